@@ -1,0 +1,110 @@
+// Plugin host contract. A plugin (adapter or hub capability) is a folder or package with a manifest
+// (`vochub` block in package.json, or vochub.json) and an entry module whose default export is a
+// `PluginFactory`. core/ never imports from adapters/ or plugins/: the host loads them by path.
+
+import type { Problem } from '../errors.ts';
+import type { ContractRegistry } from '../contracts/types.ts';
+import type { Logger } from '../logger.ts';
+
+export interface PluginManifest {
+  name: string;
+  kind: 'adapter' | 'plugin';
+  version: string;
+  /** semver range of the core it needs, e.g. ">=0.1 <1". */
+  core: string;
+  /** Entry module relative to the plugin folder (e.g. "index.ts"). */
+  main: string;
+  /** JSON Schema (2020-12) of the plugin's config, path relative to the folder or inline. */
+  configSchema: string | Record<string, unknown>;
+  description?: string;
+  /** Contracts it produces (adapters) and consumes (sinks). */
+  produces?: string[];
+  consumes?: string[];
+  /** What it provides: routes prefix, schedules, authenticators. */
+  provides?: { routes?: string; schedules?: boolean; authenticators?: string[] };
+}
+
+/** A record read from a source, mapped to the canonical contract shape but not yet cleaned or validated. */
+export interface SourceRecord {
+  contract: string;
+  /** Source key, unique within (member, contract). */
+  key: string;
+  op: 'upsert' | 'delete';
+  data: Record<string, unknown>;
+  aliases?: string[];
+  /** Where it came from, for problems and provenance. */
+  location?: { file?: string; line?: number; sheet?: string };
+  /** Column name per contract field, so a validation error can name the source column. */
+  columns?: Record<string, string>;
+}
+
+export interface SourceFileInfo {
+  file: string;
+  encoding?: string;
+  rows?: number;
+}
+
+/** One batch from `read`. The host commits records, problems and the checkpoint in one transaction. */
+export interface ReadBatch {
+  records: SourceRecord[];
+  problems: Problem[];
+  /** Opaque JSON: where to resume after this batch. */
+  checkpoint?: unknown;
+  /** Files finished or opened in this batch. */
+  sources?: SourceFileInfo[];
+  /** Declares that the run delivered the complete set of `contract` records for the member (bulk/full mode):
+   * records of that contract from this adapter not seen in the run are deactivated, guarded by the share limit. */
+  complete?: string[];
+}
+
+export interface ReadOptions {
+  /** The checkpoint committed after the last batch of an interrupted run (undefined: start over). */
+  checkpoint?: unknown;
+  mode: 'full' | 'delta';
+  signal: AbortSignal;
+}
+
+export interface PluginContext<C = Record<string, unknown>> {
+  /** Member code that owns this adapter instance (undefined for hub-wide plugins). */
+  member?: string;
+  /** Instance name from config, unique within the member. */
+  instance: string;
+  /** Validated config with secrets resolved. */
+  config: C;
+  /** Folder that relative paths in config are resolved against (the group config file's folder). */
+  baseDir: string;
+  /** Writable data folder for this instance. */
+  dataDir: string;
+  contracts: ContractRegistry;
+  logger: Logger;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface DiscoveredEntity {
+  /** What the source offers, e.g. { name: 'Student.xml', contract: 'student', count: 960 }. */
+  name: string;
+  contract?: string;
+  count?: number;
+  detail?: string;
+}
+
+/** Lifecycle of a plugin instance. Every method but `init` is optional. */
+export interface PluginInstance {
+  init?(): Promise<void>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  health?(): Promise<HealthReport>;
+  /** Test the connection / the files: resolves with a report, never throws for a bad source. */
+  check?(): Promise<HealthReport>;
+  discover?(): Promise<DiscoveredEntity[]>;
+  /** Read the source in batches, resumable from a checkpoint. */
+  read?(options: ReadOptions): AsyncIterable<ReadBatch>;
+  /** Sinks: deliver records outbound. */
+  write?(records: SourceRecord[]): Promise<{ problems: Problem[] }>;
+}
+
+export type PluginFactory<C = Record<string, unknown>> = (context: PluginContext<C>) => PluginInstance | Promise<PluginInstance>;
