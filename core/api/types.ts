@@ -20,7 +20,7 @@ export interface HubContext {
   logger: Logger;
   imports: {
     /** Starts an import run for one adapter instance of a member; resolves when the run ends. */
-    run(member: string, adapter: string, options?: { mode?: 'full' | 'delta' }): Promise<ImportRun>;
+    run(member: string, adapter: string, options?: { mode?: 'full' | 'delta'; onProgress?: (progress: { read: number; problems: number }) => void }): Promise<ImportRun>;
     /** Re-sends a problem's original record (optionally fixed) through the pipeline via `vochub.ingest`. */
     replayProblem(problemId: string, fixed?: Record<string, unknown>): Promise<void>;
   };

@@ -12,7 +12,9 @@ export type Permission =
   | 'dlq:manage'
   | 'keys:manage'
   | 'audit:read'
-  | 'members:read';
+  | 'members:read'
+  /** Scrape GET /metrics (a Prometheus key); group-admin holds it, others only by explicit grant. */
+  | 'metrics:read';
 
 export interface Principal {
   /** e.g. `key:ab12cd34` or later `user:…`. */

@@ -78,7 +78,7 @@ export interface StoredProblem extends Problem {
   adapter: string;
   runId: string;
   /** The original record (as read, before validation) so it can be fixed and replayed; stored encrypted. */
-  status: 'open' | 'fixed' | 'replayed' | 'ignored';
+  status: 'open' | 'fixed' | 'replayed' | 'ignored' | 'superseded';
   createdAt: string;
 }
 
@@ -155,6 +155,8 @@ export interface Store {
   /** Records of (member, contract, adapter) not touched by runId and not deleted: what a full sync would deactivate. */
   countUntouched(member: string, contract: string, adapter: string, runId: string): Promise<{ untouched: number; total: number }>;
   deleteUntouched(member: string, contract: string, adapter: string, runId: string): Promise<number>;
+  /** Live records whose keyed lookup `kind` equals `hash` (identity matching without clear PII), at most 1000. */
+  findByLookup(query: { contract: string; kind: string; hash: string; member?: string | string[] }): Promise<{ member: string; key: string }[]>;
   /** Record counts per member and contract (not deleted). */
   stats(): Promise<{ member: string; contract: string; records: number }[]>;
   problemStats(): Promise<{ member: string; code: string; problems: number }[]>;
@@ -164,6 +166,9 @@ export interface Store {
   getRun(id: string): Promise<ImportRun | undefined>;
   listRuns(query: { member?: string | string[]; limit?: number; after?: string }): Promise<Page<ImportRun>>;
   listProblems(query: { member?: string | string[]; runId?: string; code?: string; status?: StoredProblem['status']; limit?: number; after?: string }): Promise<Page<StoredProblem>>;
+  getProblem(id: string): Promise<StoredProblem | undefined>;
+  /** Marks open problems of earlier runs of (member, adapter) 'superseded': a newer run re-read the same source. */
+  supersedeProblems(member: string, adapter: string, exceptRunId: string): Promise<number>;
   /** The original (as-read) record of a problem, decrypted by the caller. */
   getProblemOriginal(id: string): Promise<string | null>;
   setProblemStatus(id: string, status: StoredProblem['status']): Promise<void>;

@@ -1,0 +1,134 @@
+// route → map (adapter) → clean → validate → protect → deliver (store). This module does clean,
+// validate and protect for a batch and then writes the batch in ONE store transaction with its
+// problems, counts and checkpoint: a crash leaves either the whole batch or none of it.
+import type { Problem } from '../errors.ts';
+import type { ContractRegistry } from '../contracts/types.ts';
+import type { SourceRecord } from '../plugins/types.ts';
+import type { PiiVault } from '../security/types.ts';
+import type { ImportCounts, Store, StoredRecordInput } from '../store/types.ts';
+import { cleanRecord, type CleaningRule } from './clean.ts';
+
+export interface BatchContext {
+  store: Store;
+  contracts: ContractRegistry;
+  vault: PiiVault;
+  member: string;
+  adapter: string;
+  runId: string;
+}
+
+export interface BatchInput {
+  records: SourceRecord[];
+  problems: Problem[];
+  checkpoint?: unknown;
+  /** Rows read from the source in this batch (defaults to records + record-less problems). */
+  read?: number;
+}
+
+export interface BatchOutcome {
+  counts: ImportCounts;
+  cleaning: Partial<Record<CleaningRule, number>>;
+}
+
+interface Prepared {
+  kind: 'upsert' | 'delete';
+  source: SourceRecord;
+  input?: StoredRecordInput;
+}
+
+/** Clean, validate and protect: pure CPU work, done before the write transaction opens. */
+export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prepared: Prepared[]; problems: Problem[]; originals: (string | undefined)[]; cleaning: BatchOutcome['cleaning'] } {
+  const prepared: Prepared[] = [];
+  const problems: Problem[] = [];
+  const originals: (string | undefined)[] = [];
+  const cleaning: BatchOutcome['cleaning'] = {};
+
+  const reject = (source: SourceRecord, problem: Problem): void => {
+    problems.push({ file: source.location?.file, line: source.location?.line, sheet: source.location?.sheet, contract: source.contract, key: source.key, ...problem });
+    // The original row is kept (encrypted: it may hold PII) so an operator can fix and replay it.
+    originals.push(ctx.vault.encryptText(JSON.stringify(source)));
+  };
+
+  for (const source of records) {
+    if (!ctx.contracts.has(source.contract)) {
+      reject(source, { code: 'CONTRACT_UNKNOWN', severity: 'error', message: `未知契约 / unknown contract ${source.contract}` });
+      continue;
+    }
+    if (source.op === 'delete') {
+      prepared.push({ kind: 'delete', source });
+      continue;
+    }
+    const cleaned = cleanRecord({ ...source.data, id: source.key });
+    for (const [rule, n] of Object.entries(cleaned.changes)) cleaning[rule as CleaningRule] = (cleaning[rule as CleaningRule] ?? 0) + (n ?? 0);
+    if (cleaned.problems.length > 0) {
+      for (const p of cleaned.problems) reject(source, { ...p, column: p.field ? source.columns?.[p.field.split('/')[0]!] : undefined });
+      continue;
+    }
+    const result = ctx.contracts.validate(source.contract, cleaned.data);
+    if (!result.ok) {
+      // One problem per failing field, each pointing at its source column: the operator fixes cells, not JSON.
+      for (const e of result.errors) {
+        const top = e.field.split('/')[0] ?? '';
+        reject(source, { code: e.code, severity: 'error', message: e.message, field: e.field, value: e.value, column: source.columns?.[top] });
+      }
+      continue;
+    }
+    const info = ctx.contracts.get(source.contract);
+    const protectedRecord = ctx.vault.protect(info, cleaned.data);
+    prepared.push({
+      kind: 'upsert',
+      source,
+      input: {
+        member: ctx.member,
+        contract: source.contract,
+        key: source.key,
+        aliases: source.aliases,
+        data: protectedRecord.data,
+        pii: protectedRecord.pii,
+        lookup: protectedRecord.lookup,
+        hash: protectedRecord.hash,
+        provenance: { adapter: ctx.adapter, runId: ctx.runId, file: source.location?.file, line: source.location?.line },
+      },
+    });
+  }
+  // `reject` pushes one original per problem, so problems[i] pairs with originals[i].
+  return { prepared, problems, originals, cleaning };
+}
+
+export function emptyCounts(): ImportCounts {
+  return { read: 0, inserted: 0, updated: 0, unchanged: 0, deleted: 0, problems: 0 };
+}
+
+/** Writes one batch (records, problems, counts, checkpoint) in one transaction. */
+export async function commitBatch(ctx: BatchContext, batch: BatchInput, checkpointOwner?: { member: string; adapter: string }): Promise<BatchOutcome> {
+  const { prepared, problems, originals, cleaning } = prepareBatch(ctx, batch.records);
+  // Problems the adapter found (unparseable rows) have no original record to keep.
+  // A problem's value may be an ID number or a phone: encrypted at rest like every other PII.
+  const allProblems = [...batch.problems, ...problems].map((p) => (p.value === undefined ? p : { ...p, value: ctx.vault.encryptText(p.value) }));
+  const allOriginals: (string | undefined)[] = [...batch.problems.map(() => undefined), ...originals];
+  const counts = emptyCounts();
+  counts.read = batch.read ?? batch.records.length + batch.problems.filter((p) => p.severity === 'error').length;
+  await ctx.store.transaction((tx) => {
+    for (const item of prepared) {
+      if (item.kind === 'delete') {
+        const outcome = tx.remove(ctx.member, item.source.contract, item.source.key, {
+          adapter: ctx.adapter,
+          runId: ctx.runId,
+          file: item.source.location?.file,
+          line: item.source.location?.line,
+        });
+        if (outcome === 'deleted') counts.deleted++;
+        continue;
+      }
+      const outcome = tx.upsert(item.input!);
+      if (outcome === 'inserted') counts.inserted++;
+      else if (outcome === 'updated') counts.updated++;
+      else if (outcome === 'unchanged') counts.unchanged++;
+    }
+    counts.problems = allProblems.length;
+    if (allProblems.length > 0) tx.addProblems(ctx.member, ctx.adapter, ctx.runId, allProblems, allOriginals);
+    tx.addCounts(ctx.runId, counts);
+    if (checkpointOwner && batch.checkpoint !== undefined) tx.setCheckpoint(checkpointOwner.member, checkpointOwner.adapter, { runId: ctx.runId, position: batch.checkpoint });
+  });
+  return { counts, cleaning };
+}

@@ -1,0 +1,47 @@
+// The store's public entry: callers open a Store by config and never name a driver module.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { VochubError } from '../errors.ts';
+import { openSqliteStore } from './sqlite.ts';
+import type { Store } from './types.ts';
+
+export type { Store, StoreTransaction } from './types.ts';
+export { openSqliteStore } from './sqlite.ts';
+
+export interface StoreConfig {
+  driver: 'sqlite' | 'postgres';
+  /** SQLite file (created with its folder when missing); ':memory:' for a throw-away store. */
+  file?: string;
+  /** SQLite: 'full' (default) or 'normal', see docs/store.md#durability. */
+  synchronous?: 'full' | 'normal';
+  busyTimeoutMs?: number;
+  /** PostgreSQL connection string (driver not available yet). */
+  url?: string;
+  [option: string]: unknown;
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if (config.driver === 'postgres') {
+    throw new VochubError(
+      'STORE_DRIVER_UNAVAILABLE',
+      'PostgreSQL 存储尚未提供，请使用 sqlite / the PostgreSQL store is not available yet: use driver sqlite',
+      { status: 501, details: { driver: config.driver } },
+    );
+  }
+  if (config.driver !== 'sqlite') {
+    throw new VochubError('CONFIG_INVALID', `未知的存储驱动 / unknown store driver: ${String(config.driver)}`, { status: 400 });
+  }
+  if (typeof config.file !== 'string' || config.file === '') {
+    throw new VochubError('CONFIG_INVALID', 'sqlite 存储需要 file / the sqlite store needs `file`', { status: 400 });
+  }
+  if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+  const store = openSqliteStore({ file: config.file, synchronous: config.synchronous, busyTimeoutMs: config.busyTimeoutMs });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
