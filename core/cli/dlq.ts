@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createHub } from '../hub.ts';
+import { openHub } from './open-hub.ts';
 
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('死信队列 / dead-letter queue');
@@ -11,8 +11,7 @@ export function registerDlq(program: Command): void {
     .option('--status <status>', 'open | replayed | discarded', 'open')
     .option('--json', '输出 JSON / print JSON')
     .action(async (opts: { topic?: string; group?: string; status: 'open' | 'replayed' | 'discarded'; json?: boolean }) => {
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config, background: false });
+      const hub = await openHub(program);
       try {
         const page = await hub.bus.dlq.list({ topic: opts.topic, group: opts.group, status: opts.status, limit: 100 });
         // Event data may hold PII: list the context, not the payload.
@@ -27,13 +26,11 @@ export function registerDlq(program: Command): void {
     .command('replay <id>')
     .description('重新投递一条死信 / re-deliver one dead letter')
     .action(async (id: string) => {
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config });
+      // Only re-queues: the running hub's consumer of that group takes it (one consumer per group and file).
+      const hub = await openHub(program);
       try {
-        const entry = await hub.bus.dlq.get(id);
         await hub.bus.dlq.replay(id);
-        if (entry) await hub.bus.idle(entry.topic, entry.group, 30_000);
-        process.stdout.write(`已重新投递 / replayed ${id}\n`);
+        process.stdout.write(`已重新排队，运行中的枢纽会投递 / re-queued: the running hub delivers it: ${id}\n`);
       } finally {
         await hub.close();
       }

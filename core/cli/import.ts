@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { VochubError } from '../errors.ts';
-import { createHub } from '../hub.ts';
+import { openHub } from './open-hub.ts';
 
 export function registerImport(program: Command): void {
   program
@@ -14,8 +14,7 @@ export function registerImport(program: Command): void {
     .action(async (opts: { member?: string; adapter?: string; mode: string; progress: boolean }) => {
       if (opts.mode !== 'full' && opts.mode !== 'delta') throw new VochubError('CLI_USAGE', `--mode 只能是 full 或 delta / --mode must be full or delta`, { status: 400 });
       const mode = opts.mode;
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config, background: false });
+      const hub = await openHub(program);
       let failed = false;
       try {
         const targets = [...hub.adapters.values()].filter(

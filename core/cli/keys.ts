@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { VochubError } from '../errors.ts';
-import { createHub } from '../hub.ts';
+import { openHub } from './open-hub.ts';
 import { createApiKey } from '../security/api-keys.ts';
 import type { Permission, Role } from '../security/types.ts';
 
@@ -20,8 +20,7 @@ export function registerKeys(program: Command): void {
       const role = opts.role as Role;
       const groupWide = role === 'group-admin' || role === 'auditor';
       if (!groupWide && !opts.member) throw new VochubError('CLI_USAGE', `角色 ${role} 需要 --member / role ${role} needs --member`, { status: 400 });
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config, background: false });
+      const hub = await openHub(program);
       try {
         if (opts.member && !hub.config.members.some((m) => m.code === opts.member)) {
           throw new VochubError('MEMBER_UNKNOWN', `未知成员 / unknown member ${opts.member}`, { status: 404 });

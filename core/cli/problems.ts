@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createHub } from '../hub.ts';
+import { openHub } from './open-hub.ts';
 
 export function registerProblems(program: Command): void {
   const problems = program.command('problems').description('导入问题（坏行）/ import problems (bad rows)');
@@ -11,8 +11,7 @@ export function registerProblems(program: Command): void {
     .option('--limit <n>', '条数 / how many', '50')
     .option('--json', '输出 JSON / print JSON')
     .action(async (opts: { member?: string; code?: string; limit: string; json?: boolean }) => {
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config, background: false });
+      const hub = await openHub(program);
       try {
         const page = await hub.store.listProblems({ member: opts.member, code: opts.code, status: 'open', limit: Number(opts.limit) });
         // Values may be PII: the CLI shows where the problem is, never the value.
@@ -34,13 +33,12 @@ export function registerProblems(program: Command): void {
     .description('把问题记录的原始行重新送入管道（可用 --set 字段=值 修正）/ replay a problem record, optionally fixed with --set field=value')
     .option('--set <assignment...>', '修正字段 / fixed fields: field=value')
     .action(async (id: string, opts: { set?: string[] }) => {
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config });
+      // Only publishes: the running hub's `store` consumer processes it (one consumer per group and file).
+      const hub = await openHub(program);
       try {
         const fixed = opts.set ? Object.fromEntries(opts.set.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])) : undefined;
         await hub.imports.replayProblem(id, fixed);
-        await hub.bus.idle('vochub.ingest', 'store', 30_000);
-        process.stdout.write(`已重放 / replayed ${id}\n`);
+        process.stdout.write(`已送入管道，运行中的枢纽（vochub start）会处理 / queued on vochub.ingest: the running hub (vochub start) processes it: ${id}\n`);
       } finally {
         await hub.close();
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createHub } from '../hub.ts';
+import { openHub } from './open-hub.ts';
 
 export function registerStats(program: Command): void {
   program
@@ -7,8 +7,7 @@ export function registerStats(program: Command): void {
     .description('每个成员、每个契约的记录数，以及每个问题代码的问题数 / records per member and contract, open problems per code')
     .option('--json', '输出 JSON / print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config, background: false });
+      const hub = await openHub(program);
       try {
         const records = await hub.store.stats();
         const problems = await hub.store.problemStats();

@@ -84,6 +84,7 @@ export async function runImport(deps: ImportDeps, target: ImportTarget, options:
         progress.read += outcome.counts.read;
         progress.problems += outcome.counts.problems;
         options.onProgress?.({ ...progress });
+        log.debug({ read: progress.read }, 'batch committed');
       }
       if (signal.aborted) break;
     }

@@ -15,7 +15,6 @@ export const LOOKUP_MERGE_THRESHOLD = 20_000;
 /** [id, key, hash, version, deleted, touched_run] of a record, read in raw (array) mode to save an object per row. */
 type RecordHead = [number, string, string, number, number, string | null];
 
-
 export class SqliteTransaction implements StoreTransaction {
   /** One timestamp per transaction: the batch commits at one instant, and no Date per row. */
   now = '';
@@ -72,7 +71,8 @@ export class SqliteTransaction implements StoreTransaction {
       'INSERT INTO record_lookups_pending (contract, member, key, kind, hash, version) VALUES (?, ?, ?, ?, ?, ?)',
     );
     // Hash order turns the index maintenance into one forward pass; the join drops entries whose
-    // record has moved on to a newer version since.
+    // record has moved on to a newer version since. (`WHERE true`: SQLite needs a WHERE before an
+    // upsert clause on INSERT … SELECT to parse it.)
     this.#mergeLookups = db.prepare(
       `INSERT INTO record_lookups (contract, member, key, kind, hash)
        SELECT p.contract, p.member, p.key, p.kind, p.hash FROM record_lookups_pending p
@@ -119,12 +119,17 @@ export class SqliteTransaction implements StoreTransaction {
   run<T>(fn: (tx: StoreTransaction) => T): T {
     this.now = new Date().toISOString();
     this.#hasAliases.clear();
-    const result = this.#run(fn);
-    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
-      // Unreachable in practice: better-sqlite3 refuses a promise-returning function before committing.
-      throw new VochubError('STORE_TX_ASYNC', 'Store.transaction 需要同步函数 / Store.transaction needs a synchronous function');
+    try {
+      return this.#run(fn) as T;
+    } catch (error) {
+      // better-sqlite3 rolls back and refuses a promise-returning fn; say so in our own terms.
+      if (error instanceof TypeError && /promise/i.test(error.message)) {
+        throw new VochubError('STORE_TX_ASYNC', 'Store.transaction 需要同步函数 / Store.transaction needs a synchronous function', {
+          cause: error,
+        });
+      }
+      throw error;
     }
-    return result as T;
   }
 
   /** Resolves `key` to the record it names: the record's own key first, then an alias. */

@@ -25,11 +25,16 @@ describe('group configuration', () => {
     expect(config.hub.store.driver).toBe('sqlite');
   });
 
-  it('names file, line and path of a duplicate member code and a bad adapter name', () => {
+  it('names file, line and column of a bad adapter name', () => {
     const error = refusal(() => loadGroupConfig(fixture('bad-member.yaml'), {}));
     expect(error.code).toBe('CONFIG_INVALID');
     const issues = error.details?.issues as { path: string; line?: number }[];
-    expect(issues.some((i) => i.path === 'members/1/adapters/0/name' && i.line === 11)).toBe(true);
+    expect(issues).toEqual([expect.objectContaining({ path: 'members/1/adapters/0/name', line: 12, column: 15 })]);
+  });
+
+  it('names a duplicate member code once the shape is right', () => {
+    const error = refusal(() => loadGroupConfig(fixture('duplicate-member.yaml'), {}));
+    expect(error.details?.issues).toEqual([expect.objectContaining({ path: 'members/1/code', line: 8 })]);
   });
 
   it('refuses unknown keys with their location', () => {

@@ -110,6 +110,15 @@ export function runStoreSuite(name: string, open: () => Promise<StoreHarness>): 
         expect(await store.readOutbox(0, 10)).toEqual([]);
       });
 
+      it('refuses an async transaction function with STORE_TX_ASYNC and keeps nothing of it', async () => {
+        await expect(
+          store.transaction(async (tx) => {
+            tx.upsert(record('S1', { a: 1 }, runId));
+          }),
+        ).rejects.toMatchObject({ code: 'STORE_TX_ASYNC' });
+        expect(await store.getRecord('4132010001', 'student', 'S1')).toBeUndefined();
+      });
+
       it('finds records by a keyed lookup and forgets lookups the new content no longer has', async () => {
         await store.transaction((tx) => tx.upsert(record('S1', { a: 1 }, runId, { lookup: { idNumber: 'hmac-1', phone: 'hmac-p' } })));
         expect(await store.findByLookup({ contract: 'student', kind: 'idNumber', hash: 'hmac-1' })).toEqual([
