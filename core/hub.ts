@@ -67,7 +67,15 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     ),
   );
   config.plugins.forEach((plugin, i) => specs.push({ kind: 'plugin', type: plugin.type, instance: plugin.name, config: plugin.config, path: `plugins/${i}/config` }));
-  const loaded = await loadInstances(specs, { plugins, contracts, logger, baseDir: config.baseDir, dataDir: config.hub.dataDir, env });
+  const loaded = await loadInstances(specs, {
+    plugins,
+    contracts,
+    logger,
+    baseDir: config.baseDir,
+    dataDir: config.hub.dataDir,
+    env,
+    services: { config, store, bus, vault, contracts, logger },
+  });
   await startAll(loaded);
   const adapters = new Map(loaded.filter((l) => l.spec.kind === 'adapter').map((l) => [adapterId(l.spec.member!, l.spec.instance), l]));
 
@@ -138,6 +146,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     logger,
     adapters,
     relay,
+    plugins: loaded
+      .filter((l) => l.spec.kind === 'plugin')
+      .map((l) => ({ name: l.spec.instance, prefix: l.plugin.manifest.provides?.routes ?? `/plugins/${l.spec.instance}`, instance: l.instance })),
     imports: { run: (member, adapter, o) => run(member, adapter, o), replayProblem },
     async ready() {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};

@@ -12,6 +12,23 @@ import type { ApiMetrics } from './metrics.ts';
 import { API_ERRORS, apiError, problemSchema, sendProblem, toProblem } from './problem.ts';
 import { registerApiRoutes } from './routes.ts';
 import type { HubContext } from './types.ts';
+import { audit } from '../security/audit.ts';
+import { VochubError } from '../errors.ts';
+import type { RouteKit } from '../plugins/types.ts';
+import { principalOf } from './auth.ts';
+import { scopedMember } from './views.ts';
+
+function routeKit(hub: HubContext): RouteKit {
+  return {
+    principalOf,
+    requirePermission,
+    scopedMember,
+    audit: async (principal, action, entry) => {
+      await audit(hub.store, principal, action, entry);
+    },
+    error: (code, status, detail) => new VochubError(code, detail, { status }),
+  };
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -139,6 +156,12 @@ export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): 
       reply.header('x-content-type-options', 'nosniff');
     });
     await registerApiRoutes(api, hub, metrics);
+    // Capability plugins: each an encapsulated child under its own prefix, behind the same authentication.
+    const kit = routeKit(hub);
+    for (const plugin of hub.plugins ?? []) {
+      if (!plugin.instance.routes) continue;
+      await api.register(async (scope) => plugin.instance.routes!(scope, kit), { prefix: plugin.prefix });
+    }
   }, { prefix: '/api/v1' });
 
   return app;

@@ -5,6 +5,15 @@ import type { GroupConfig } from '../config/types.ts';
 import type { Logger } from '../logger.ts';
 import type { ImportRun, Store } from '../store/types.ts';
 import type { PiiVault } from '../security/types.ts';
+import type { PluginInstance } from '../plugins/types.ts';
+
+/** A running capability plugin whose routes the API mounts under /api/v1<prefix>. */
+export interface MountedPlugin {
+  name: string;
+  /** e.g. `/reports`; from the manifest's provides.routes, default `/plugins/<instance>`. */
+  prefix: string;
+  instance: PluginInstance;
+}
 
 export interface ReadinessCheck {
   ok: boolean;
@@ -25,4 +34,6 @@ export interface HubContext {
     replayProblem(problemId: string, fixed?: Record<string, unknown>): Promise<void>;
   };
   ready(): Promise<{ ok: boolean; checks: Record<string, ReadinessCheck> }>;
+  /** Capability plugins with routes (may be empty). */
+  plugins?: MountedPlugin[];
 }

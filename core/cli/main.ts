@@ -8,6 +8,7 @@ import { registerContracts, registerValidate } from './contracts.ts';
 import { registerDlq } from './dlq.ts';
 import { registerKeys } from './keys.ts';
 import { registerProblems } from './problems.ts';
+import { registerPluginCommands } from './plugin-commands.ts';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerValidate(program);
 registerDlq(program);
 registerKeys(program);
 registerProblems(program);
+await registerPluginCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,7 +11,7 @@ import { VochubError } from '../errors.ts';
 import type { ContractRegistry } from '../contracts/types.ts';
 import type { Logger } from '../logger.ts';
 import { resolveSecrets } from './secrets.ts';
-import type { PluginContext, PluginFactory, PluginInstance, PluginManifest } from './types.ts';
+import type { HubServices, PluginContext, PluginFactory, PluginInstance, PluginManifest } from './types.ts';
 
 export const CORE_VERSION = '0.1.0';
 
@@ -136,6 +136,8 @@ export interface HostOptions {
   baseDir: string;
   dataDir: string;
   env?: NodeJS.ProcessEnv;
+  /** Given to capability plugins (kind 'plugin') only. */
+  services?: HubServices;
 }
 
 /** Validates a config against the plugin's schema (defaults applied) and resolves its secrets. */
@@ -184,6 +186,7 @@ export async function loadInstances(specs: InstanceSpec[], options: HostOptions)
       dataDir,
       contracts: options.contracts,
       logger: options.logger.child({ plugin: plugin.manifest.name, member: spec.member, instance: spec.instance }),
+      services: spec.kind === 'plugin' ? options.services : undefined,
     };
     const instance = await mod.default(context);
     await instance.init?.();

@@ -4,7 +4,12 @@
 
 import type { Problem } from '../errors.ts';
 import type { ContractRegistry } from '../contracts/types.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Bus } from '../bus/types.ts';
+import type { GroupConfig } from '../config/types.ts';
 import type { Logger } from '../logger.ts';
+import type { Permission, PiiVault, Principal } from '../security/types.ts';
+import type { Store } from '../store/types.ts';
 
 export interface PluginManifest {
   name: string;
@@ -21,7 +26,14 @@ export interface PluginManifest {
   produces?: string[];
   consumes?: string[];
   /** What it provides: routes prefix, schedules, authenticators. */
-  provides?: { routes?: string; schedules?: boolean; authenticators?: string[] };
+  provides?: {
+    /** Route prefix under /api/v1, e.g. "/reports". */
+    routes?: string;
+    schedules?: boolean;
+    authenticators?: string[];
+    /** Module (relative to the plugin folder) exporting `registerCli(program, openHub)`: sub-commands of `vochub`. */
+    cli?: string;
+  };
 }
 
 /** A record read from a source, mapped to the canonical contract shape but not yet cleaned or validated. */
@@ -77,6 +89,32 @@ export interface PluginContext<C = Record<string, unknown>> {
   dataDir: string;
   contracts: ContractRegistry;
   logger: Logger;
+  /** Hub services, given to capability plugins (kind 'plugin') only: adapters stay pure readers/writers. */
+  services?: HubServices;
+}
+
+/** What a capability plugin may use of the running hub. */
+export interface HubServices {
+  config: GroupConfig;
+  store: Store;
+  bus: Bus;
+  vault: PiiVault;
+  contracts: ContractRegistry;
+  logger: Logger;
+}
+
+/** Helpers a plugin's routes use so they authorise exactly like the core API. */
+export interface RouteKit {
+  /** The authenticated caller (routes under /api/v1 are authenticated before the plugin sees them). */
+  principalOf(request: FastifyRequest): Principal;
+  /** preHandler that refuses callers without the permission (403 FORBIDDEN). */
+  requirePermission(permission: Permission): (request: FastifyRequest) => Promise<void>;
+  /** The member a request may act on: the caller's own for member roles (403 MEMBER_SCOPE on another), the asked one (or undefined = all) for group roles. */
+  scopedMember(principal: Principal, asked: string | undefined): string | undefined;
+  /** Writes an audit entry (actor from the principal). */
+  audit(principal: Principal, action: string, entry: { member?: string; target?: string; detail?: Record<string, unknown> }): Promise<void>;
+  /** A VochubError that the API renders as problem+json with this status. */
+  error(code: string, status: number, detail: string): Error;
 }
 
 export interface HealthReport {
@@ -105,6 +143,8 @@ export interface PluginInstance {
   read?(options: ReadOptions): AsyncIterable<ReadBatch>;
   /** Sinks: deliver records outbound. */
   write?(records: SourceRecord[]): Promise<{ problems: Problem[] }>;
+  /** HTTP routes, registered as an encapsulated fastify plugin under /api/v1<manifest.provides.routes>. */
+  routes?(app: FastifyInstance, kit: RouteKit): Promise<void>;
 }
 
 export type PluginFactory<C = Record<string, unknown>> = (context: PluginContext<C>) => PluginInstance | Promise<PluginInstance>;

@@ -6,6 +6,7 @@ import type { Permission, Principal, Role } from './types.ts';
 export const ALL_PERMISSIONS: readonly Permission[] = [
   'records:read', 'records:write', 'pii:read', 'imports:run', 'problems:manage', 'dlq:manage',
   'keys:manage', 'audit:read', 'members:read', 'metrics:read',
+  'reports:run', 'reports:approve', 'quality:read', 'quality:manage', 'identity:read', 'identity:manage', 'codes:manage',
 ];
 
 export const ROLES: readonly Role[] = ['group-admin', 'member-admin', 'auditor', 'reader', 'service'];
@@ -15,10 +16,10 @@ export const GROUP_ROLES: ReadonlySet<Role> = new Set<Role>(['group-admin', 'aud
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   'group-admin': ALL_PERMISSIONS,
-  'member-admin': ['records:read', 'pii:read', 'imports:run', 'problems:manage', 'dlq:manage', 'keys:manage', 'members:read'],
+  'member-admin': ['records:read', 'pii:read', 'imports:run', 'problems:manage', 'dlq:manage', 'keys:manage', 'members:read', 'reports:run', 'quality:read', 'quality:manage', 'identity:read'],
   // Group-wide, read-only, including the audit log; deliberately no pii:read (masked views only).
-  auditor: ['records:read', 'audit:read', 'members:read'],
-  reader: ['records:read', 'members:read'],
+  auditor: ['records:read', 'audit:read', 'members:read', 'quality:read', 'identity:read'],
+  reader: ['records:read', 'members:read', 'quality:read'],
   service: ['records:read', 'records:write', 'members:read'],
 };
 

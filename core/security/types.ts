@@ -14,7 +14,15 @@ export type Permission =
   | 'audit:read'
   | 'members:read'
   /** Scrape GET /metrics (a Prometheus key); group-admin holds it, others only by explicit grant. */
-  | 'metrics:read';
+  | 'metrics:read'
+  // Capability plugins (plugins/*): reporting, quality, identity, code registry.
+  | 'reports:run'
+  | 'reports:approve'
+  | 'quality:read'
+  | 'quality:manage'
+  | 'identity:read'
+  | 'identity:manage'
+  | 'codes:manage';
 
 export interface Principal {
   /** e.g. `key:ab12cd34` or later `user:…`. */
