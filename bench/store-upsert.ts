@@ -1,7 +1,7 @@
 // Store hot path: batches of 1000 upserts in one transaction, as the import pipeline does.
 // Prints upserts/s for a fresh import, an unchanged re-import and a changed re-import, each as a
 // ratio to a raw floor measured in the same run (bare better-sqlite3 batched INSERT of the same JSON).
-// Usage: npx tsx bench/store-upsert.ts [rows=200000] [synchronous=normal|full] [lookups|no-lookups]
+// Usage: npx tsx bench/store-upsert.ts [rows=200000] [synchronous=normal|full] [lookups|no-lookups] [batch=1000]
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import type { StoredRecordInput } from '../core/store/types.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const synchronous = process.argv[3] === 'full' ? 'full' : 'normal';
-const BATCH = 1000;
+const BATCH = Number(process.argv[5] ?? 1000);
 const withLookups = process.argv[4] !== 'no-lookups';
 const dir = mkdtempSync(join(tmpdir(), 'vochub-bench-store-'));
 
