@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { API_ERRORS, apiError, problemSchema, sendProblem, toProblem } from './problem.ts';
 import { registerApiRoutes } from './routes.ts';
+import { parseJsonSafe } from '../ingest/json.ts';
 import type { HubContext } from './types.ts';
 import { audit } from '../security/audit.ts';
 import { VochubError } from '../errors.ts';
@@ -56,6 +57,20 @@ export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): 
     // headers, so Authorization / X-Api-Key never reach the log (core/logger.ts redacts them besides).
     ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance;
+
+  // Request bodies are parsed losslessly: a number beyond 2^53−1 (an ID sent as a number) is refused
+  // with its path instead of being rounded into somebody else's ID (case C17).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    const parsed = parseJsonSafe(text);
+    if (parsed.ok) return done(null, parsed.value);
+    const detail = parsed.code === 'JSON_UNSAFE_NUMBER'
+      ? parsed.message
+      : `请求体不是合法的 JSON / The request body is not valid JSON: ${parsed.message}`;
+    done(apiError('REQUEST_INVALID', detail, { reason: parsed.code }), undefined);
+  });
 
   const metrics = createMetrics(hub.store);
   app.decorate('vochubMetrics', metrics);

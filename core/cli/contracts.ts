@@ -5,6 +5,7 @@ import { VochubError } from '../errors.ts';
 import { repoRoot } from '../config/load.ts';
 import { checkContracts } from '../contracts/compat.ts';
 import { loadContracts } from '../contracts/registry.ts';
+import { parseJsonSafe } from '../ingest/json.ts';
 
 export function registerContracts(program: Command): void {
   const contracts = program.command('contracts').description('规范契约 / canonical contracts');
@@ -40,26 +41,32 @@ export function registerValidate(program: Command): void {
       if (!registry.has(contract)) throw new VochubError('CONTRACT_UNKNOWN', `未知契约 / unknown contract ${contract}; known: ${registry.list().map((c) => c.name).join(', ')}`, { status: 404 });
       const path = resolve(file);
       const text = readFileSync(path, 'utf8');
-      // JSON Lines (one record a line) when the file is not one JSON value.
+      // One JSON value (a record or an array of records), else JSON Lines (one record a line). Numbers are
+      // parsed losslessly: an ID beyond 2^53−1 is reported, not silently rounded (case C17).
+      const unparseable = Symbol('unparseable');
       let records: { line: number; value: unknown }[];
-      try {
-        const value = JSON.parse(text) as unknown;
-        records = (Array.isArray(value) ? value : [value]).map((v) => ({ line: 1, value: v }));
-      } catch {
+      const whole = parseJsonSafe(text);
+      const report = (line: number, code: string, message: string): void => void process.stdout.write(`${path}:${line} ${code} ${message}\n`);
+      if (whole.ok) {
+        records = (Array.isArray(whole.value) ? whole.value : [whole.value]).map((v) => ({ line: 1, value: v }));
+      } else if (whole.code === 'JSON_UNSAFE_NUMBER') {
+        report(1, whole.code, whole.message);
+        records = [{ line: 1, value: unparseable }];
+      } else {
         records = [];
         text.split('\n').forEach((raw, i) => {
           if (raw.trim() === '') return;
-          try {
-            records.push({ line: i + 1, value: JSON.parse(raw) as unknown });
-          } catch (error) {
-            records.push({ line: i + 1, value: Symbol.for('unparseable') });
-            process.stdout.write(`${path}:${i + 1} JSON_PARSE ${(error as Error).message}\n`);
+          const one = parseJsonSafe(raw);
+          if (one.ok) records.push({ line: i + 1, value: one.value });
+          else {
+            report(i + 1, one.code, one.message);
+            records.push({ line: i + 1, value: unparseable });
           }
         });
       }
       let bad = 0;
       records.forEach((r, index) => {
-        if (r.value === Symbol.for('unparseable')) {
+        if (r.value === unparseable) {
           bad++;
           return;
         }

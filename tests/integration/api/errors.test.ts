@@ -79,6 +79,18 @@ describe('problem+json for every error', () => {
     expectProblem(xml, 415, 'MEDIA_TYPE_UNSUPPORTED', '/api/v1/keys');
   });
 
+  it('400 REQUEST_INVALID for a number that JSON.parse would round (case C17), naming the path', async () => {
+    const admin = await t.key('group-admin', null);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/keys',
+      headers: { ...bearer(admin), 'content-type': 'application/json' },
+      payload: '{"name":"x","role":"reader","member":1693745891234567890}',
+    });
+    const body = expectProblem(res, 400, 'REQUEST_INVALID', '/api/v1/keys');
+    expect(body.detail).toContain('member');
+  });
+
   it('checks the key before validating the request', async () => {
     expectProblem(await t.app.inject({ url: '/api/v1/records/student?limit=0' }), 401, 'AUTH_REQUIRED', '/api/v1/records/student');
   });
