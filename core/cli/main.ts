@@ -2,7 +2,9 @@
 import { Command, Option } from 'commander';
 import { isVochubError } from '../errors.ts';
 import { registerStart } from './start.ts';
+import { registerWorker } from './worker.ts';
 import { registerImport } from './import.ts';
+import { registerAdapters } from './adapters.ts';
 import { registerStats } from './stats.ts';
 import { registerContracts, registerValidate } from './contracts.ts';
 import { registerDlq } from './dlq.ts';
@@ -19,7 +21,9 @@ program
   .showHelpAfterError();
 
 registerStart(program);
+registerWorker(program);
 registerImport(program);
+registerAdapters(program);
 registerStats(program);
 registerContracts(program);
 registerValidate(program);

@@ -80,6 +80,13 @@ describe('demo group, as a new user runs it', () => {
     expect(Object.keys(byCode['3133010103']!.problems).sort()).toEqual(expected.rosterProblems);
     expect(byCode['4133010102']!.records.student).toBeGreaterThan(0);
 
+    // Operators can test every adapter's source and see what it offers.
+    const checked = vochub(['adapters', 'check'], env);
+    expect(checked.status, checked.stdout).toBe(0);
+    expect(checked.stdout.match(/^正常 ok/gm)).toHaveLength(3);
+    const offered = JSON.parse(vochub(['adapters', 'discover', '--json', '-m', '4133010101'], env).stdout) as Record<string, { name: string; contract?: string; count?: number }[]>;
+    expect(offered['4133010101/sis-edfi']!.find((e) => e.name === 'Student.xml#Student')).toMatchObject({ contract: 'student', count: 960 });
+
     // A reader key of the 中职 school sees its students with masked ID numbers, and nothing of member A.
     const created = vochub(['keys', 'create', '--name', 'test reader', '--role', 'reader', '--member', '3133010103'], env);
     expect(created.status, created.stderr).toBe(0);
