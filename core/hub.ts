@@ -22,6 +22,9 @@ import { createApiKey } from './security/api-keys.ts';
 import { loadVault } from './security/pii.ts';
 import { openStore } from './store/index.ts';
 import type { ImportRun } from './store/types.ts';
+import { resolveSecrets } from './plugins/secrets.ts';
+import { openRedis, type RedisServices } from './redis/index.ts';
+import { holdLease, type Lease } from './redis/lease.ts';
 
 export interface HubOptions {
   /** Group config file; default VOCHUB_CONFIG, then the demo group. */
@@ -30,11 +33,24 @@ export interface HubOptions {
   logger?: Logger;
   /** Start the ingest consumer, outbox relay and schedules (default true). The CLI's one-shot commands say false. */
   background?: boolean;
+  /** 'all' (default): API and workers in one process; 'api': no background work; 'worker': background work
+   * only (the caller does not listen). See docs/operations/distributed.md. */
+  role?: HubRole;
 }
+
+export type HubRole = 'all' | 'api' | 'worker';
+
+/** Scheduled and pending imports hold this lock (with `hub.redis`), so exactly one worker runs each. */
+export const IMPORT_LOCK_TTL_MS = 30_000;
+/** Only the holder of this lease relays the outbox (with `hub.redis`). */
+export const RELAY_LEASE = 'outbox-relay';
 
 export interface Hub extends HubContext {
   adapters: Map<string, LoadedInstance>;
   relay?: OutboxRelay;
+  /** Shared Redis services when `hub.redis` is configured. */
+  redis?: RedisServices;
+  readonly role: HubRole;
   /** Creates the first group-admin key when the hub has none; returns the clear key once. */
   ensureAdminKey(): Promise<string | undefined>;
   /** Imports every adapter that has never completed a run, and resumes interrupted runs. */
@@ -54,9 +70,20 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   mkdirSync(config.hub.dataDir, { recursive: true });
 
   const contracts = loadContracts();
-  const store = await openStore({ ...config.hub.store, file: join(config.hub.dataDir, 'vochub.db') } as Parameters<typeof openStore>[0]);
+  // Store and Redis URLs are secret references (${env:DATABASE_URL}): resolved here, never logged.
+  const literalUrl = config.hub.store.url;
+  if (typeof literalUrl === 'string' && !literalUrl.trim().startsWith('${') && /\/\/[^/@]*:[^/@]+@/.test(literalUrl)) {
+    throw new VochubError('CONFIG_INLINE_SECRET', '配置中不得直接写入数据库密码，请使用 ${env:DATABASE_URL} / inline secret refused at hub/store/url: use ${env:DATABASE_URL}', {
+      status: 400,
+      details: { path: 'hub/store/url' },
+    });
+  }
+  const storeConfig = resolveSecrets(config.hub.store, {}, { env, baseDir: config.baseDir, path: 'hub/store' }) as typeof config.hub.store;
+  const store = await openStore({ ...storeConfig, file: join(config.hub.dataDir, 'vochub.db') } as Parameters<typeof openStore>[0]);
   await store.migrate();
-  const bus: Bus = await createBus({ ...config.hub.bus, file: join(config.hub.dataDir, 'bus.db') } as Parameters<typeof createBus>[0]);
+  const redis = config.hub.redis ? await openRedis(config.hub.redis, { env, baseDir: config.baseDir }) : undefined;
+  // With Redis, the bus dedupes source + id across all workers (a Kafka rebalance hands events to another process).
+  const bus: Bus = await createBus({ ...config.hub.bus, file: join(config.hub.dataDir, 'bus.db'), ...(redis ? { dedupe: redis.dedupe } : {}) } as Parameters<typeof createBus>[0]);
   const vault = loadVault({ env, dataDir: config.hub.dataDir, generateIfMissing: env.VOCHUB_DEMO_KEYS !== 'off', logger });
 
   const plugins = discoverPlugins({ roots: [resolve(repoRoot, 'adapters'), resolve(repoRoot, 'plugins')], nodeModules: resolve(repoRoot, 'node_modules') });
@@ -82,7 +109,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   // One run at a time per adapter instance in this process; across processes the checkpoint
   // row is the guard (a second process resumes the same run rather than starting another).
   const inFlight = new Map<string, Promise<ImportRun>>();
-  const run = async (member: string, adapter: string, importOptions: ImportOptions = {}): Promise<ImportRun> => {
+  const run = async (member: string, adapter: string, importOptions: ImportOptions = {}, onlyIfPending = false): Promise<ImportRun> => {
     const id = adapterId(member, adapter);
     const target = adapters.get(id);
     if (!target) throw new VochubError('ADAPTER_UNKNOWN', `成员 ${member} 没有名为 ${adapter} 的适配器 / member ${member} has no adapter ${adapter}`, { status: 404 });
@@ -90,14 +117,24 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     if (current) return current;
     const memberConfig = config.members.find((m) => m.code === member)!;
     const adapterConfig = memberConfig.adapters.find((a) => a.name === adapter)!;
-    const promise = runImport({ store, contracts, vault, logger }, { member, adapter, instance: target.instance, maxDeactivateShare: adapterConfig.maxDeactivateShare }, importOptions)
+    const runLocal = (): Promise<ImportRun> => runImport({ store, contracts, vault, logger }, { member, adapter, instance: target.instance, maxDeactivateShare: adapterConfig.maxDeactivateShare }, importOptions)
       .then(async (finished) => {
         if (finished.status === 'succeeded' || finished.status === 'stopped') await store.supersedeProblems(member, adapter, finished.id);
         app?.vochubMetrics.observeImportRun(finished);
         relay?.poke();
         return finished;
-      })
-      .finally(() => inFlight.delete(id));
+      });
+    // With Redis, a run is guarded across processes too: N workers firing the same cron, or a worker
+    // and an API call, run the import once; the others get IMPORT_LOCKED.
+    // Under the lock, a pending-import pass checks again: another worker may have finished this adapter
+    // between this worker's listing and its turn at the lock.
+    const stillPending = async (): Promise<boolean> => {
+      if (!onlyIfPending) return true;
+      if (await store.getCheckpoint(member, adapter)) return true;
+      const latest = (await store.listRuns({ member, limit: 1000 })).items.find((r) => r.adapter === adapter);
+      return latest?.status !== 'succeeded';
+    };
+    const promise = (redis ? lockedImport(redis, id, runLocal, stillPending) : runLocal()).finally(() => inFlight.delete(id));
     inFlight.set(id, promise);
     return promise;
   };
@@ -117,19 +154,50 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     await store.setProblemStatus(problemId, 'replayed');
   };
 
-  const background = options.background ?? true;
+  const role: HubRole = options.role ?? 'all';
+  const background = (options.background ?? true) && role !== 'api';
   let relay: OutboxRelay | undefined;
+  let relayLease: Lease | undefined;
   let ingest: Subscription | undefined;
   const crons: Cron[] = [];
   if (background) {
     ingest = await startIngestConsumer({ store, bus, contracts, vault, logger });
-    relay = startOutboxRelay({ store, bus, contracts, logger });
+    if (redis) {
+      // One relay among N workers: the lease holder relays; when it dies its lease expires and another
+      // worker's relay takes over from the outbox (published entries are pruned, so nothing is skipped).
+      let leased: OutboxRelay | undefined;
+      relayLease = holdLease(redis.locks, RELAY_LEASE, {
+        ttlMs: 15_000,
+        onAcquire: () => {
+          leased = startOutboxRelay({ store, bus, contracts, logger });
+          logger.info('outbox relay lease acquired');
+        },
+        onLose: async () => {
+          await leased?.stop();
+          leased = undefined;
+          logger.warn('outbox relay lease lost');
+        },
+      });
+      relay = {
+        flush: async () => (leased ? leased.flush() : 0),
+        poke: () => leased?.poke(),
+        stop: async () => {
+          await relayLease?.stop();
+          await leased?.stop();
+        },
+      };
+    } else {
+      relay = startOutboxRelay({ store, bus, contracts, logger });
+    }
     for (const member of config.members) {
       for (const adapter of member.adapters) {
         if (!adapter.schedule) continue;
         crons.push(
           new Cron(adapter.schedule, { protect: true, name: adapterId(member.code, adapter.name) }, () => {
-            run(member.code, adapter.name).catch((error: unknown) => logger.error({ err: error, member: member.code, adapter: adapter.name }, 'scheduled import failed'));
+            run(member.code, adapter.name).catch((error: unknown) => {
+              if (error instanceof VochubError && error.code === 'IMPORT_LOCKED') logger.debug({ member: member.code, adapter: adapter.name }, 'scheduled import runs on another worker');
+              else logger.error({ err: error, member: member.code, adapter: adapter.name }, 'scheduled import failed');
+            });
           }),
         );
       }
@@ -146,6 +214,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     logger,
     adapters,
     relay,
+    redis,
+    role,
     plugins: loaded
       .filter((l) => l.spec.kind === 'plugin')
       .map((l) => ({ name: l.spec.instance, prefix: l.plugin.manifest.provides?.routes ?? `/plugins/${l.spec.instance}`, instance: l.instance })),
@@ -161,12 +231,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       const busHealth = await bus.health().catch((error: unknown) => ({ ok: false, transport: bus.transport, detail: String(error) }));
       checks.bus = { ok: busHealth.ok, detail: busHealth.detail ?? busHealth.transport };
       checks.contracts = { ok: contracts.list().length > 0, detail: `${contracts.list().length} contracts` };
+      if (redis) checks.redis = await redis.health();
       for (const [id, a] of adapters) {
         const h = a.instance.health ? await a.instance.health().catch((error: unknown) => ({ ok: false, detail: String(error) })) : { ok: true };
         checks[`adapter:${id}`] = h;
       }
       // An adapter's source being unreachable does not make the hub unready: it still serves what it has.
-      const ok = checks.store!.ok && checks.bus!.ok && checks.contracts!.ok;
+      const ok = checks.store!.ok && checks.bus!.ok && checks.contracts!.ok && (checks.redis?.ok ?? true);
       return { ok, checks };
     },
     async ensureAdminKey() {
@@ -188,7 +259,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       for (const [id, a] of adapters) {
         const checkpoint = await store.getCheckpoint(a.spec.member!, a.spec.instance);
         if (done.has(id) && !checkpoint) continue;
-        results.push(await run(a.spec.member!, a.spec.instance, importOptions));
+        try {
+          results.push(await run(a.spec.member!, a.spec.instance, importOptions, true));
+        } catch (error) {
+          // Another worker holds this adapter's import: it imports it, this one goes on.
+          if (error instanceof VochubError && error.code === 'IMPORT_LOCKED') continue;
+          throw error;
+        }
       }
       return results;
     },
@@ -206,7 +283,20 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       await stopAll(loaded, logger);
       await bus.close();
       await store.close();
+      await redis?.close();
     },
   };
   return hub;
+}
+
+/** Runs an import under the Redis lock `import:<member>/<adapter>`, renewed while it runs. */
+async function lockedImport(redis: RedisServices, id: string, runLocal: () => Promise<ImportRun>, stillPending: () => Promise<boolean>): Promise<ImportRun> {
+  const result = await redis.locks.withLock(`import:${id}`, IMPORT_LOCK_TTL_MS, async () => ((await stillPending()) ? runLocal() : undefined));
+  if (result.ran && result.value === undefined) {
+    throw new VochubError('IMPORT_LOCKED', `适配器 ${id} 已由另一个工作进程导入 / adapter ${id} was just imported by another worker`, { status: 409, details: { adapter: id } });
+  }
+  if (!result.ran) {
+    throw new VochubError('IMPORT_LOCKED', `适配器 ${id} 正在另一个工作进程中导入 / adapter ${id} is being imported by another worker`, { status: 409, details: { adapter: id } });
+  }
+  return result.value!;
 }

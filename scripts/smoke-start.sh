@@ -28,7 +28,7 @@ VOCHUB_DATA="$data" node bin/vochub.mjs stats --json > "$data/stats.json"
 node -e '
 const s = require(process.argv[1]);
 const total = s.members.reduce((n, m) => n + Object.values(m.records).reduce((a, b) => a + b, 0), 0);
-if (s.members.length !== 3 || total === 0) { console.error("unexpected stats", JSON.stringify(s)); process.exit(1); }
+if (s.members.length !== 4 || total === 0) { console.error("unexpected stats", JSON.stringify(s)); process.exit(1); }
 for (const m of s.members) console.log(m.code, JSON.stringify(m.records), JSON.stringify(m.problems));
 ' "$data/stats.json"
 echo "smoke ok"

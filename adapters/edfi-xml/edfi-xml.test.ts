@@ -1,5 +1,6 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import iconv from 'iconv-lite';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,13 +246,39 @@ describe('edfi-xml refusals and faults', () => {
     expect(result.problems).toHaveLength(2);
   });
 
-  it('reports bytes that are not UTF-8 as XML_ENCODING_INVALID and keeps the elements before them', async () => {
+  it('reports bytes valid in no encoding (not UTF-8, not GB18030) as XML_ENCODING_INVALID and keeps the elements before them', async () => {
     const result = await run({ path: resolve(FIXTURES, 'bad-encoding') });
     expect(result.records.map((r) => r.key)).toEqual(['900001']);
     const lines = readFileSync(resolve(FIXTURES, 'bad-encoding', 'Student.xml'), 'latin1').split('\n');
     const badLine = lines.findIndex((l) => l.includes('\u00e9')) + 1;
-    expect(result.problems).toEqual([expect.objectContaining({ code: 'XML_ENCODING_INVALID', file: 'Student.xml', line: badLine })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ code: 'XML_ENCODING_MISMATCH', severity: 'warning', file: 'Student.xml' }),
+      expect.objectContaining({ code: 'XML_ENCODING_INVALID', file: 'Student.xml', line: badLine }),
+    ]);
     expect(JSON.stringify(result.records)).not.toContain('\uFFFD');
+  });
+
+  it('reads GBK bytes under a UTF-8 declaration as GB18030 (the bytes win), with a warning', async () => {
+    const dir = mkdtempSync(resolve(tmpdir(), 'edfi-declared-utf8-'));
+    const text = readFileSync(resolve(FIXTURES, 'enrollment', 'Student.xml'), 'utf8').replace('<FirstName>Ada</FirstName>', '<FirstName>王小明</FirstName>');
+    writeFileSync(resolve(dir, 'Student.xml'), iconv.encode(text, 'gbk'));
+    const result = await run({ path: dir });
+    expect(result.records.find((r) => r.key === '900001')!.data.givenName).toBe('王小明');
+    expect(result.problems).toEqual([expect.objectContaining({ code: 'XML_ENCODING_MISMATCH', severity: 'warning' })]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads UTF-8 bytes under a GB18030 declaration as UTF-8 (the bytes win), so Chinese names are not garbled', async () => {
+    const dir = mkdtempSync(resolve(tmpdir(), 'edfi-declared-gb-'));
+    const utf8 = readFileSync(resolve(FIXTURES, 'enrollment', 'Student.xml'), 'utf8')
+      .replace(/encoding="UTF-8"/i, 'encoding="GB18030"')
+      .replace('<FirstName>Ada</FirstName>', '<FirstName>张</FirstName>');
+    writeFileSync(resolve(dir, 'Student.xml'), utf8, 'utf8');
+    const result = await run({ path: dir });
+    const student = result.records.find((r) => r.key === '900001')!;
+    expect(student.data.givenName).toBe('张');
+    expect(result.problems).toEqual([expect.objectContaining({ code: 'XML_ENCODING_MISMATCH', severity: 'warning' })]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('skips an XML file that is not an Ed-Fi interchange with a warning', async () => {

@@ -122,6 +122,15 @@ export async function openBundle(folder: string, setting: DialectSetting, encodi
   let version: string | undefined;
   const manifest = files.get('manifest');
   if (manifest !== undefined) ({ modes, version } = await readManifest(manifest, encoding, problems));
+  // A manifest from a OneRoster version we do not know would be read with the wrong file semantics
+  // (modes, columns, deletes): refuse it instead of guessing.
+  if (version !== undefined && !/^1\.[0-2](\.\d+)?$/.test(version)) {
+    throw new VochubError(
+      'ONEROSTER_VERSION_UNSUPPORTED',
+      `不支持的 OneRoster 版本 ${version}（支持 1.0、1.1、1.2）/ unsupported OneRoster version ${version} in ${manifest?.name} (1.0, 1.1 and 1.2 are supported)`,
+      { status: 400, details: { file: manifest?.name, version } },
+    );
+  }
   const detected = detectDialect(files, version);
   const dialect = setting === 'auto' ? detected : setting;
   if (dialect === undefined) {

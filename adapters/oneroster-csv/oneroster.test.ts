@@ -247,6 +247,16 @@ describe('dialect detection, check and discover', () => {
     expect(await (await adapter(join(empty, 'nope'))).check!()).toMatchObject({ ok: false, detail: expect.stringMatching(/^ONEROSTER_FOLDER_MISSING/) });
   });
 
+  it('refuses a manifest of an unknown OneRoster version instead of reading it with the wrong semantics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oneroster-version-'));
+    for (const name of ['manifest.csv', 'orgs.csv', 'users.csv']) {
+      const text = readFileSync(join(BULK, name), 'utf8');
+      writeFileSync(join(dir, name), name === 'manifest.csv' ? text.replace(/oneroster\.version,[^\r\n]*/, 'oneroster.version,9.9') : text);
+    }
+    expect(readFileSync(join(dir, 'manifest.csv'), 'utf8')).toContain('oneroster.version,9.9');
+    expect(await (await adapter(dir)).check!()).toMatchObject({ ok: false, detail: expect.stringMatching(/^ONEROSTER_VERSION_UNSUPPORTED/) });
+  });
+
   it('discovers files with their contracts and row counts', async () => {
     const found = await (await adapter(SDS_V21)).discover!();
     expect(found.find((f) => f.name === 'users.csv')).toMatchObject({ contract: 'person,student,staff', count: csvRows(join(SDS_V21, 'users.csv')).length });

@@ -3,7 +3,7 @@
 
 import { extname } from 'node:path';
 import type { Problem } from '../../core/errors.ts';
-import { nfkc, trimAll } from '../../core/ingest/clean.ts';
+import { nfkc, stripExportArtefacts, trimAll } from '../../core/ingest/clean.ts';
 import { readDelimitedBatches } from '../../core/ingest/delimited.ts';
 import type { DelimitedItem } from '../../core/ingest/table.ts';
 import { readWorkbookBatches } from '../../core/ingest/workbook.ts';
@@ -229,6 +229,9 @@ function parseCheckpoint(value: unknown): RosterCheckpoint | undefined {
   return { file, line };
 }
 
+// Fields whose cells may carry Excel's text marks (leading apostrophe / TAB) that are not part of the value.
+const IDENTIFIER_FIELDS = new Set(['studentNumber', 'staffNumber', 'nationalStudentId', 'idNumber', 'phone', 'programCode', 'classId', 'schoolId', 'orgId', 'code', 'username', 'identifier']);
+
 function mapRow(
   cells: string[],
   line: number,
@@ -242,7 +245,8 @@ function mapRow(
 ): void {
   const contract = settings.contract;
   const rawKey = cells[plan.keyIndex] ?? '';
-  const key = nfkc(trimAll(rawKey));
+  // A key is an identifier: `="2023001"` and `'2023001` are the same student as 2023001 (case C04's artefacts).
+  const key = nfkc(trimAll(stripExportArtefacts(rawKey, true)));
   if (key === '') {
     problems.push(rowProblem(fileName, line, sheet, contract, key, { code: 'ROSTER_KEY_MISSING', message: `主键列 ${plan.key} 为空 / the key column ${plan.key} is empty`, column: plan.key }));
     return;
@@ -259,8 +263,9 @@ function mapRow(
   const columns = plan.columns;
   for (let i = 0; i < columns.length; i++) {
     const col = columns[i]!;
-    const raw = cells[col.index];
-    if (raw === undefined || raw === '') continue;
+    const cell = cells[col.index];
+    if (cell === undefined || cell === '') continue;
+    const raw = stripExportArtefacts(cell, IDENTIFIER_FIELDS.has(col.field));
     const result = col.clean(raw);
     if (result.problems !== undefined) {
       for (const p of result.problems) {

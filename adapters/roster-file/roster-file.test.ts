@@ -122,6 +122,18 @@ describe('roster-file adapter', () => {
     ]);
   });
 
+  it('strips Excel text marks (="…", leading apostrophe, TAB) from keys, IDs and phones, so a re-export without them is the same student', async () => {
+    const { records, problems } = await readAll(
+      await adapter({ files: 'fixtures/excel-artefacts.csv', columns: { 学号: 'studentNumber', 姓名: 'name', 性别: 'sex', 身份证号: 'idNumber', 联系电话: 'phone' }, idCheckDate: '2024-09-01' }, here),
+    );
+    expect(problems).toEqual([]);
+    expect(records.map((r) => [r.key, r.data.studentNumber, r.data.idNumber, r.data.phone])).toEqual([
+      ['20216601000000', '20216601000000', '361023200710016220', '13746787186'],
+      ['20216601000001', '20216601000001', '632622200604043850', '18784793214'],
+      ['20217001000002', '20217001000002', '211282200711152206', '15077392028'],
+    ]);
+  });
+
   it('reads a TSV staff export with 15-digit IDs allowed, Chinese dates and label maps', async () => {
     const { records, problems } = await readAll(
       await adapter(

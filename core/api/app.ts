@@ -55,7 +55,9 @@ export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): 
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Request logs carry method, url, status and timing only: fastify's default serializers print no
     // headers, so Authorization / X-Api-Key never reach the log (core/logger.ts redacts them besides).
-    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Unknown body fields are refused (400 naming the field), not silently dropped: a caller who sends `pii: true`
+    // must learn that it is not how pii:read is granted.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance;
 
   // Request bodies are parsed losslessly: a number beyond 2^53−1 (an ID sent as a number) is refused

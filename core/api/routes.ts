@@ -61,6 +61,7 @@ const SCHEMAS = [
       },
       sources: { type: 'array', items: { type: 'object', properties: { file: { type: 'string' }, encoding: { type: 'string' }, rows: { type: 'integer' } } } },
       error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+      cleaning: { type: 'object', description: 'Cleaning rule (contracts/cleaning-rules.json) → fields it changed in this run', additionalProperties: { type: 'integer' } },
     },
   },
   {
@@ -282,7 +283,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
     },
   }, async (request) => {
     const run = await store.getRun(request.params.id);
-    assertOwnedOrNotFound(principalOf(request), run?.member, '导入批次 / Import run');
+    assertOwnedOrNotFound(principalOf(request), run?.member, ['导入批次', 'Import run']);
     if (!run) throw apiError('NOT_FOUND', '导入批次不存在 / Import run not found');
     return run;
   });
@@ -317,7 +318,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
   }, async (request) => {
     const principal = principalOf(request);
     const run = await store.getRun(request.params.id);
-    assertOwnedOrNotFound(principal, run?.member, '导入批次 / Import run');
+    assertOwnedOrNotFound(principal, run?.member, ['导入批次', 'Import run']);
     if (!run) throw apiError('NOT_FOUND', '导入批次不存在 / Import run not found');
     const reveal = requireReveal(principal, request.query.reveal, run.member);
     return problemPage(principal, { runId: run.id, member: run.member, limit: request.query.limit, after: request.query.after }, reveal);
@@ -355,7 +356,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
   }, async (request) => {
     const principal = principalOf(request);
     const problem = await store.getProblem(request.params.id);
-    assertOwnedOrNotFound(principal, problem?.member, '问题记录 / Problem');
+    assertOwnedOrNotFound(principal, problem?.member, ['问题记录', 'Problem']);
     if (!problem) throw apiError('NOT_FOUND', '问题记录不存在 / Problem not found');
     const reveal = requireReveal(principal, request.query.reveal, problem.member);
     const { view, revealed } = problemView(vault, contracts, problem, reveal);
@@ -380,7 +381,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
   }, async (request, reply) => {
     const principal = principalOf(request);
     const problem = await store.getProblem(request.params.id);
-    assertOwnedOrNotFound(principal, problem?.member, '问题记录 / Problem');
+    assertOwnedOrNotFound(principal, problem?.member, ['问题记录', 'Problem']);
     if (!problem) throw apiError('NOT_FOUND', '问题记录不存在 / Problem not found');
     const fixed = request.body?.record;
     await audit(store, principal, AUDIT_ACTIONS.problemReplay, {
@@ -450,7 +451,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
 
   async function ownedDeadLetter(principal: Principal, id: string) {
     const entry = await hub.bus.dlq.get(id);
-    assertOwnedOrNotFound(principal, entry?.event.member, '死信 / Dead letter');
+    assertOwnedOrNotFound(principal, entry?.event.member, ['死信', 'Dead letter']);
     if (!entry) throw apiError('NOT_FOUND', '死信不存在 / Dead letter not found');
     return entry;
   }
@@ -590,7 +591,7 @@ export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, m
   }, async (request, reply) => {
     const principal = principalOf(request);
     const row = await store.findApiKey(request.params.id);
-    assertOwnedOrNotFound(principal, row?.member ?? undefined, 'API 密钥 / API key');
+    assertOwnedOrNotFound(principal, row?.member ?? undefined, ['API 密钥', 'API key']);
     if (!row) throw apiError('NOT_FOUND', 'API 密钥不存在 / API key not found');
     await revokeApiKey(store, row.id);
     await audit(store, principal, AUDIT_ACTIONS.keyRevoke, { member: row.member ?? undefined, target: `key:${row.id}`, detail: { role: row.role } });

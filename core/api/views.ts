@@ -22,9 +22,9 @@ export function scopedMember(principal: Principal, requested: string | undefined
 }
 
 /** Resources addressed by id that belong to another member answer 404, so ids cannot be probed. */
-export function assertOwnedOrNotFound(principal: Principal, member: string | undefined, what: string): void {
+export function assertOwnedOrNotFound(principal: Principal, member: string | undefined, [zh, en]: [zh: string, en: string]): void {
   if (principal.member !== null && member !== principal.member) {
-    throw apiError('NOT_FOUND', `${what}不存在 / ${what} not found`);
+    throw apiError('NOT_FOUND', `${zh}不存在 / ${en} not found`);
   }
 }
 

@@ -123,3 +123,15 @@ export interface Bus {
   idle(topic: string, group: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** "This (source, id) was settled by this group": shared by every worker of a group so a redelivery after a rebalance or
+ * a crash (case C38) is absorbed wherever it lands. Structurally the same as core/redis `DedupeStore`'s first two
+ * methods, so `hub.redis.dedupe` can be passed as is. The Kafka transport uses it; the embedded transports keep their
+ * dedupe keys in their own store. Two steps, never claim-then-crash: filter before handling, remember after the
+ * settlement is durable. */
+export interface BusDedupe {
+  /** The ids (input order) NOT yet remembered in `scope`. */
+  filterNew(scope: string, ids: readonly string[]): Promise<string[]>;
+  /** Remember ids as settled for ttlMs. */
+  remember(scope: string, ids: readonly string[], ttlMs?: number): Promise<void>;
+}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { VochubError } from '../errors.ts';
@@ -40,6 +40,7 @@ export function registerValidate(program: Command): void {
       const registry = loadContracts();
       if (!registry.has(contract)) throw new VochubError('CONTRACT_UNKNOWN', `未知契约 / unknown contract ${contract}; known: ${registry.list().map((c) => c.name).join(', ')}`, { status: 404 });
       const path = resolve(file);
+      if (!existsSync(path)) throw new VochubError('FILE_NOT_FOUND', `文件不存在 / file not found: ${path}`, { status: 400 });
       const text = readFileSync(path, 'utf8');
       // One JSON value (a record or an array of records), else JSON Lines (one record a line). Numbers are
       // parsed losslessly: an ID beyond 2^53−1 is reported, not silently rounded (case C17).

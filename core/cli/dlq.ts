@@ -17,6 +17,7 @@ export function registerDlq(program: Command): void {
         // Event data may hold PII: list the context, not the payload.
         const items = page.items.map((d) => ({ id: d.id, topic: d.topic, group: d.group, type: d.event.type, member: d.event.member, subject: d.event.subject, reason: d.reason, attempts: d.attempts, firstFailureAt: d.firstFailureAt, lastFailureAt: d.lastFailureAt, status: d.status }));
         if (opts.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+        else if (items.length === 0) process.stdout.write('没有死信 / no dead letters\n');
         else for (const d of items) process.stdout.write(`${d.id} ${d.topic}/${d.group} ${d.reason.code} attempts=${d.attempts} ${d.reason.message}\n`);
       } finally {
         await hub.close();

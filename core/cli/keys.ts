@@ -4,7 +4,7 @@ import { openHub } from './open-hub.ts';
 import { createApiKey } from '../security/api-keys.ts';
 import type { Permission, Role } from '../security/types.ts';
 
-const ROLES: Role[] = ['group-admin', 'member-admin', 'auditor', 'reader', 'service'];
+const ROLES: Role[] = ['group-admin', 'member-admin', 'auditor', 'reader', 'service', 'reporter'];
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('API 密钥 / API keys');

@@ -1,14 +1,17 @@
-import type { Command } from 'commander';
-import { createHub } from '../hub.ts';
+import { Option, type Command } from 'commander';
+import { createHub, type HubRole } from '../hub.ts';
+import { runWorker } from './worker.ts';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
     .description('启动枢纽（API、管道、计划任务）并导入尚未导入的数据 / run the hub (API, pipeline, schedules) and import what has not been imported')
     .option('--no-import', '启动时不导入 / do not import at start')
-    .action(async (opts: { import: boolean }) => {
+    .addOption(new Option('--role <role>', '进程角色：all（API+工作进程）、api（仅 API）、worker（仅工作，同 `vochub worker`）/ process role').choices(['all', 'api', 'worker']).default('all'))
+    .action(async (opts: { import: boolean; role: HubRole }) => {
+      if (opts.role === 'worker') return runWorker(program, opts);
       const { config } = program.opts<{ config?: string }>();
-      const hub = await createHub({ configPath: config });
+      const hub = await createHub({ configPath: config, role: opts.role });
       const { url } = await hub.listen();
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
       out(`vochub 已启动 / is running: ${hub.config.group.name} — ${hub.config.members.length} 个成员 / members`);
@@ -33,7 +36,8 @@ export function registerStart(program: Command): void {
       };
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
-      if (opts.import) {
+      // An API-only process leaves imports to the workers.
+      if (opts.import && opts.role === 'all') {
         const runs = await hub.importPending();
         for (const run of runs) {
           out(`导入 / import ${run.member}/${run.adapter}: ${run.status} — 读取 read ${run.counts.read}, 新增 inserted ${run.counts.inserted}, 更新 updated ${run.counts.updated}, 未变 unchanged ${run.counts.unchanged}, 删除 deleted ${run.counts.deleted}, 问题 problems ${run.counts.problems}`);

@@ -91,6 +91,7 @@ export function loadGroupConfig(file: string, env: NodeJS.ProcessEnv = process.e
     hub: {
       bus: hub.bus ?? { transport: 'sqlite' },
       store: hub.store ?? { driver: 'sqlite' },
+      ...(hub.redis ? { redis: hub.redis } : {}),
       dataDir,
       port,
       host: env.HOST ?? hub.host ?? '127.0.0.1',

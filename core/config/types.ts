@@ -27,6 +27,8 @@ export interface MemberConfig {
 export interface HubConfig {
   bus: { transport: 'memory' | 'sqlite' | 'kafka'; [option: string]: unknown };
   store: { driver: 'sqlite' | 'postgres'; [option: string]: unknown };
+  /** Shared Redis (dedupe keys, locks, rate limits, sessions) for several workers; absent = single process. */
+  redis?: { url: string; keyPrefix?: string; [option: string]: unknown };
   /** Data folder (env VOCHUB_DATA wins), default ./var. */
   dataDir: string;
   port: number;

@@ -14,10 +14,12 @@ interface SourceSpec {
   aliases?: string[];
 }
 
-interface TableSpec {
+export interface TableSpec {
   name: string;
   title: string;
-  kind?: 'simple' | 'gb2260-history';
+  /** Edition of the standard and of the data, e.g. `GB/T 4762-1984`. */
+  version?: string;
+  kind?: 'simple' | 'gb2260-history' | 'gb4754-repair';
   sources: SourceSpec[];
   crosswalk?: string;
 }
@@ -100,16 +102,13 @@ const FIRST_EDITION_YEAR = '1981';
 const YEAR_SUFFIX = /\[\d{4}\]$/;
 
 /**
- * GB/T 2260 with its history. The source gives years only: a code enabled in year Y is treated as
- * valid from Y-01-01 and a code changed/retired in year Y as valid until Y-12-31, so both the old
- * and the new code are accepted during the year of a change (validation leans lenient on the
- * boundary; the exact day is not in the data). A code can have several periods (name changes,
- * re-use), hence a list per code.
+ * A table whose codes have validity periods (GB/T 2260, the vocational catalogue). A code can have
+ * several periods (name changes, re-use), hence a list per code. `has(code)` = in use today.
  */
-export class AreaCodeTable implements CodeTable {
+export class EffectiveDatedTable implements CodeTable {
   readonly name: string;
   readonly title: string;
-  private readonly periods = new Map<string, Period[]>();
+  protected readonly periods = new Map<string, Period[]>();
   private readonly currentByLabel = new Map<string, string | null>();
   private readonly anyByLabel = new Map<string, string>();
 
@@ -118,49 +117,47 @@ export class AreaCodeTable implements CodeTable {
     this.title = title;
   }
 
-  addRow(row: CsvRow): void {
-    const code = row['代码'] ?? '';
-    const label = row['名称'] ?? '';
-    const status = row['状态'] ?? '';
-    const enabled = (row['启用时间'] ?? '').trim();
-    const ended = (row['变更/弃用时间'] ?? '').trim();
-    if (!/^\d{6}$/.test(code)) return;
-    const from = enabled && enabled !== FIRST_EDITION_YEAR ? `${enabled}-01-01` : undefined;
-    const to = status === '在用' || !ended ? undefined : `${ended}-12-31`;
-    const successors =
-      to === undefined
-        ? undefined
-        : (row['新代码'] ?? '')
-            .split(';')
-            .map((s) => s.trim().replace(YEAR_SUFFIX, ''))
-            .filter((s) => /^\d{6}$/.test(s));
-    const entry: CodeEntry = { code, label };
-    if (from) entry.validFrom = from;
-    if (to) entry.validTo = to;
-    if (successors && successors.length > 0) entry.successors = [...new Set(successors)];
-    let list = this.periods.get(code);
-    if (!list) this.periods.set(code, (list = []));
+  /** Adds one period of a code. A later period of the same code closes an open earlier one the day before it starts. */
+  addPeriod(entry: CodeEntry): void {
+    const from = entry.validFrom;
+    const to = entry.validTo;
+    let list = this.periods.get(entry.code);
+    if (!list) this.periods.set(entry.code, (list = []));
     list.push({ from, to, entry });
-    const normalized = normalizeLabel(label);
+    const normalized = normalizeLabel(entry.label);
     if (to === undefined) {
       // Names repeat across provinces (朝阳区): an ambiguous current name resolves to nothing.
-      this.currentByLabel.set(normalized, this.currentByLabel.has(normalized) ? null : code);
+      const known = this.currentByLabel.get(normalized);
+      this.currentByLabel.set(normalized, known === undefined || known === entry.code ? entry.code : null);
     }
-    if (!this.anyByLabel.has(normalized)) this.anyByLabel.set(normalized, code);
+    if (!this.anyByLabel.has(normalized)) this.anyByLabel.set(normalized, entry.code);
+  }
+
+  /** Closes the open period of a code on `to` (inclusive ISO date); returns false when none is open. */
+  closePeriod(code: string, to: string, successors?: string[]): boolean {
+    const list = this.periods.get(code);
+    const open = list?.find((p) => p.to === undefined);
+    if (!open) return false;
+    open.to = to;
+    open.entry = { ...open.entry, validTo: to, ...(successors && successors.length > 0 ? { successors } : {}) };
+    const normalized = normalizeLabel(open.entry.label);
+    if (this.currentByLabel.get(normalized) === code) this.currentByLabel.delete(normalized);
+    return true;
   }
 
   /** Valid on `at` (ISO date); without `at`: valid today (in use now). */
   has(code: string, at?: string): boolean {
+    return this.at(code, at) !== undefined;
+  }
+
+  /** The entry valid on `at` (undefined `at`: in use now). */
+  at(code: string, at?: string): CodeEntry | undefined {
     const list = this.periods.get(code);
-    if (!list) return false;
-    if (at === undefined) {
-      for (const p of list) if (p.to === undefined) return true;
-      return false;
-    }
+    if (!list) return undefined;
     for (const p of list) {
-      if ((p.from === undefined || p.from <= at) && (p.to === undefined || at <= p.to)) return true;
+      if (at === undefined ? p.to === undefined : (p.from === undefined || p.from <= at) && (p.to === undefined || at <= p.to)) return p.entry;
     }
-    return false;
+    return undefined;
   }
 
   /** The code was in use at some time on or before `at` (retired codes included): ID numbers keep the code of issue. */
@@ -168,6 +165,14 @@ export class AreaCodeTable implements CodeTable {
     const list = this.periods.get(code);
     if (!list) return false;
     for (const p of list) if (p.from === undefined || p.from <= at) return true;
+    return false;
+  }
+
+  /** The code was in use at some moment between `from` and `to` (inclusive ISO dates). */
+  inUseBetween(code: string, from: string, to: string): boolean {
+    const list = this.periods.get(code);
+    if (!list) return false;
+    for (const p of list) if ((p.from === undefined || p.from <= to) && (p.to === undefined || p.to >= from)) return true;
     return false;
   }
 
@@ -213,9 +218,85 @@ export class AreaCodeTable implements CodeTable {
   }
 }
 
+/**
+ * GB/T 2260 with its history. The source gives years only: a code enabled in year Y is treated as
+ * valid from Y-01-01 and a code changed/retired in year Y as valid until Y-12-31, so both the old
+ * and the new code are accepted during the year of a change (validation leans lenient on the
+ * boundary; the exact day is not in the data).
+ */
+export class AreaCodeTable extends EffectiveDatedTable {
+  addRow(row: CsvRow): void {
+    const code = row['代码'] ?? '';
+    const label = row['名称'] ?? '';
+    const status = row['状态'] ?? '';
+    const enabled = (row['启用时间'] ?? '').trim();
+    const ended = (row['变更/弃用时间'] ?? '').trim();
+    if (!/^\d{6}$/.test(code)) return;
+    const from = enabled && enabled !== FIRST_EDITION_YEAR ? `${enabled}-01-01` : undefined;
+    const to = status === '在用' || !ended ? undefined : `${ended}-12-31`;
+    const successors =
+      to === undefined
+        ? undefined
+        : (row['新代码'] ?? '')
+            .split(';')
+            .map((s) => s.trim().replace(YEAR_SUFFIX, ''))
+            .filter((s) => /^\d{6}$/.test(s));
+    const entry: CodeEntry = { code, label };
+    if (from) entry.validFrom = from;
+    if (to) entry.validTo = to;
+    if (successors && successors.length > 0) entry.successors = [...new Set(successors)];
+    this.addPeriod(entry);
+  }
+}
+
+/** Width of a GB/T 4754 code at each depth of the hierarchy: 门类 letter, 大类 2, 中类 3, 小类 4 digits. */
+const GB4754_WIDTH = [1, 2, 3, 4];
+
+/**
+ * GB/T 4754-2017 from the liulinwj file, whose numeric codes lost their leading zeros (`1` for 大类
+ * `01`, `11` for 中类 `011`). Repair rule: the depth of a row in the parent_id tree fixes its width
+ * (门类 letter; 大类 2, 中类 3, 小类 4 digits); the code is left-padded with zeros to that width. The
+ * rule is checked on every row: a repaired 中类/小类 must start with its repaired parent, and a 大类's
+ * range must fall inside its 门类 (`本门类包括01～05大类`); any violation refuses the whole table.
+ */
+export function repairGb4754(rows: CsvRow[]): { code: string; label: string; level: string; parent?: string }[] {
+  const byId = new Map(rows.map((r) => [r['id'] ?? '', r]));
+  const depth = (row: CsvRow): number => {
+    let d = 0;
+    for (let r: CsvRow | undefined = row; r && d < 8; r = r['parent_id'] ? byId.get(r['parent_id']) : undefined) d++;
+    return d;
+  };
+  const repaired = new Map<string, string>();
+  const out: { code: string; label: string; level: string; parent?: string }[] = [];
+  const levels = ['门类', '大类', '中类', '小类'];
+  // Parents first: the file appends late additions (e.g. 8053) after unrelated rows.
+  const ordered = rows.map((row) => ({ row, d: depth(row) })).sort((a, b) => a.d - b.d);
+  for (const { row, d } of ordered) {
+    const width = GB4754_WIDTH[d - 1];
+    const raw = (row['code'] ?? '').trim();
+    if (width === undefined || raw === '') throw new Error(`GB4754 row ${row['id']}: depth ${d} has no code width`);
+    const code = d === 1 ? raw : raw.padStart(width, '0');
+    if (d > 1 && !/^\d+$/.test(code)) throw new Error(`GB4754 row ${row['id']}: code ${raw} is not numeric`);
+    if (code.length !== width) throw new Error(`GB4754 row ${row['id']}: code ${raw} is longer than ${width}`);
+    const parentCode = row['parent_id'] ? repaired.get(row['parent_id']) : undefined;
+    if (d > 2 && (parentCode === undefined || !code.startsWith(parentCode))) {
+      throw new Error(`GB4754 row ${row['id']}: repaired code ${code} does not start with its parent ${parentCode}`);
+    }
+    if (d === 2) {
+      const range = /(\d{2})(?:[～~\-和](\d{2}))?大类/.exec(byId.get(row['parent_id'] ?? '')?.['dest'] ?? '');
+      if (range && (code < range[1]! || code > (range[2] ?? range[1])!)) throw new Error(`GB4754 row ${row['id']}: 大类 ${code} outside ${range[0]}`);
+    }
+    repaired.set(row['id'] ?? '', code);
+    out.push({ code, label: row['name'] ?? '', level: levels[d - 1]!, ...(parentCode ? { parent: parentCode } : {}) });
+  }
+  return out;
+}
+
 export interface CodeTableSet {
   tables: Map<string, CodeTable>;
   crosswalks: Map<string, CrosswalkRow[]>;
+  /** The manifest entries the tables came from (title, version, kind), by table name. */
+  specs?: Map<string, TableSpec>;
 }
 
 export function defaultCodeTablesDir(): string {
@@ -236,8 +317,16 @@ export function loadCodeTables(dir: string = defaultCodeTablesDir()): CodeTableS
   }
   const tables = new Map<string, CodeTable>();
   const crosswalks = new Map<string, CrosswalkRow[]>();
+  const specMap = new Map<string, TableSpec>();
   for (const spec of specs) {
+    specMap.set(spec.name, spec);
     try {
+      if (spec.kind === 'gb4754-repair') {
+        const table = new SimpleCodeTable(spec.name, spec.title);
+        for (const source of spec.sources) for (const e of repairGb4754(readCsv(join(dir, source.file)))) table.add(e as CodeEntry);
+        tables.set(spec.name, table);
+        continue;
+      }
       if (spec.kind === 'gb2260-history') {
         const table = new AreaCodeTable(spec.name, spec.title);
         for (const source of spec.sources) for (const row of readCsv(join(dir, source.file))) table.addRow(row);
@@ -268,7 +357,7 @@ export function loadCodeTables(dir: string = defaultCodeTablesDir()): CodeTableS
       });
     }
   }
-  return { tables, crosswalks };
+  return { tables, crosswalks, specs: specMap };
 }
 
 let defaultSet: CodeTableSet | undefined;

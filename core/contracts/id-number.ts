@@ -8,7 +8,19 @@ export type IdNumberErrorCode =
   | 'ID_BIRTH_DATE'
   | 'ID_AREA_CODE'
   | 'ID_ALL_ZERO'
-  | 'ID_15_NOT_ALLOWED';
+  | 'ID_15_NOT_ALLOWED'
+  | 'ID_AREA_RETIRED'
+  | 'ID_TYPE_MISMATCH';
+
+/**
+ * 港澳台居民居住证 (residence permits for Hong Kong, Macao and Taiwan residents, since 2018-09-01)
+ * carry a GB 11643 number whose address code is one of these; 830000 is not a GB/T 2260 code.
+ */
+export const RESIDENCE_PERMIT_AREAS: ReadonlyMap<string, string> = new Map([
+  ['810000', '香港 / Hong Kong'],
+  ['820000', '澳门 / Macao'],
+  ['830000', '台湾 / Taiwan'],
+]);
 
 export interface IdNumberOk {
   ok: true;
@@ -20,8 +32,10 @@ export interface IdNumberOk {
   birthDate: string;
   /** GB/T 2261.1: '1' male (odd sequence digit), '2' female (even). */
   sex: '1' | '2';
-  /** GB/T 2260 code of the place of first registration (may be retired since). */
+  /** GB/T 2260 code of the place of first registration (may be retired since), or 810000/820000/830000. */
   area: string;
+  /** `residence-permit`: a 港澳台居民居住证 number (area 810000/820000/830000). 临时居民身份证 carry the holder's ordinary number: `resident`. */
+  kind: 'resident' | 'residence-permit';
 }
 
 export interface IdNumberError {
@@ -40,6 +54,13 @@ export interface CheckIdNumberOptions {
   at?: string;
   /** GB/T 2260 history; default: the repository's table. */
   areas?: AreaCodeTable;
+  /** Document type (VOCHUB-ID-TYPE): `1` 居民身份证 refuses permit areas, `3` 港澳台居民居住证 requires them; absent: either. */
+  idType?: string;
+  /** ISO date the document was issued, when the source knows it: the area code must be valid on that date. */
+  issuedAt?: string;
+  /** Earliest plausible birth year (default 1900: nobody born earlier is in a school's or employer's data). The
+   * standard's own second worked example, 440524188001010014, needs 1880. */
+  minBirthYear?: number;
 }
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -54,6 +75,8 @@ const MESSAGES: Record<IdNumberErrorCode, string> = {
   ID_AREA_CODE: '身份证号中的地区码不存在 / area code in the ID number does not exist in GB/T 2260',
   ID_ALL_ZERO: '身份证号全为零 / ID number is all zeros',
   ID_15_NOT_ALLOWED: '此数据源不接受15位身份证号 / 15-digit ID numbers are not accepted from this source',
+  ID_AREA_RETIRED: '身份证号中的地区码在出生前已撤销，不可能据此发号 / the area code was retired before the birth date: no number can have been issued with it',
+  ID_TYPE_MISMATCH: '证件号与证件类型不符（港澳台居民居住证地区码为 810000/820000/830000） / number does not match the document type (residence permits use 810000/820000/830000)',
 };
 
 function fail(code: IdNumberErrorCode, detail?: string): IdNumberError {
@@ -136,14 +159,27 @@ export function checkIdNumber(value: string, options: CheckIdNumberOptions = {})
   const day = +s.slice(12, 14);
   const birthDate = `${s.slice(6, 10)}-${s.slice(10, 12)}-${s.slice(12, 14)}`;
   const maxDay = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month];
-  if (year < 1900 || month < 1 || month > 12 || maxDay === undefined || day < 1 || day > maxDay) {
+  if (year < (options.minBirthYear ?? 1900) || month < 1 || month > 12 || maxDay === undefined || day < 1 || day > maxDay) {
     return fail('ID_BIRTH_DATE');
   }
   if (birthDate > at) return fail('ID_BIRTH_DATE', 'in the future');
 
   const area = s.slice(0, 6);
-  const areas = options.areas ?? (defaultCodeTables().tables.get('GB2260') as AreaCodeTable);
-  if (!areas.existedBy(area, at)) return fail('ID_AREA_CODE');
+  const permit = RESIDENCE_PERMIT_AREAS.has(area);
+  if (options.idType === '3' && !permit) return fail('ID_TYPE_MISMATCH', `area ${area}`);
+  if (options.idType === '1' && permit) return fail('ID_TYPE_MISMATCH', `area ${area}`);
+  if (!permit) {
+    const areas = options.areas ?? (defaultCodeTables().tables.get('GB2260') as AreaCodeTable);
+    if (!areas.existedBy(area, at)) return fail('ID_AREA_CODE');
+    // The number is issued at or after birth and keeps its area code for life: the code must have been
+    // in use on the issue date when known, else at some moment between birth and `at` (retired codes
+    // stay valid inside old numbers; a code retired before the person was born cannot be in one).
+    if (options.issuedAt !== undefined) {
+      if (!areas.has(area, options.issuedAt)) return fail('ID_AREA_CODE', `not in use on ${options.issuedAt}`);
+    } else if (!areas.inUseBetween(area, birthDate, at)) {
+      return fail('ID_AREA_RETIRED', area);
+    }
+  }
 
   if (!upgradedFrom15 && computeCheckDigit(s.slice(0, 17)) !== s[17]) return fail('ID_CHECK_DIGIT');
 
@@ -155,5 +191,6 @@ export function checkIdNumber(value: string, options: CheckIdNumberOptions = {})
     birthDate,
     sex: (s.charCodeAt(16) - 48) % 2 === 1 ? '1' : '2',
     area,
+    kind: permit ? 'residence-permit' : 'resident',
   };
 }

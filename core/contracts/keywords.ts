@@ -4,6 +4,7 @@ import type { DataValidateFunction, DataValidationCxt } from 'ajv/dist/types/ind
 import type { CodeTable, PiiClass } from './types.ts';
 import type { AreaCodeTable, CodeTableSet } from './code-tables.ts';
 import { checkIdNumber, todayIso } from './id-number.ts';
+import { checkUscc } from './uscc.ts';
 
 export const PII_CLASSES: readonly PiiClass[] = ['id-number', 'phone', 'birth-date', 'address', 'email', 'name', 'other'];
 
@@ -88,7 +89,7 @@ function isAreaTable(table: CodeTable): table is AreaCodeTable {
 
 type CompiledKeyword = DataValidateFunction & { errors?: Partial<ErrorObject>[] | null };
 
-/** Registers x-pii, x-jyt, x-oneroster, x-edfi, x-code-table, x-gb11643, x-well-formed and the formats. */
+/** Registers x-pii, x-jyt, x-oneroster, x-edfi, x-code-table, x-gb11643, x-gb32100, x-date-order, x-well-formed and the formats. */
 export function addVochubKeywords(ajv: Ajv, codeTables: CodeTableSet): void {
   ajv.addKeyword({ keyword: 'x-pii', metaSchema: { enum: [...PII_CLASSES] } });
   for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword({ keyword, metaSchema: { type: 'string' } });
@@ -164,6 +165,56 @@ export function addVochubKeywords(ajv: Ajv, codeTables: CodeTableSet): void {
           ? '身份证号须为18位规范形式（大写X） / ID number must be in 18-character canonical form (uppercase X)'
           : `${r.message} [${r.code}]`;
         check.errors = [{ keyword: 'x-gb11643', message, params: { reason: r.ok ? 'ID_NOT_CANONICAL' : r.code } }];
+        return false;
+      };
+      return check;
+    },
+  });
+
+  // 统一社会信用代码 (GB 32100): the check character is arithmetic, which JSON Schema cannot express.
+  ajv.addKeyword({
+    keyword: 'x-gb32100',
+    type: 'string',
+    errors: true,
+    metaSchema: { const: true },
+    compile() {
+      const check: CompiledKeyword = (data: unknown) => {
+        const r = checkUscc(data as string);
+        if (r.ok) return true;
+        check.errors = [{ keyword: 'x-gb32100', message: `${r.message} [${r.code}]`, params: { reason: r.code } }];
+        return false;
+      };
+      return check;
+    },
+  });
+
+  // A period inside one object: `end` on or after `start` (both YYYY-MM-DD, so string order is date order).
+  // Absent or malformed dates are left to `required` and `format`.
+  ajv.addKeyword({
+    keyword: 'x-date-order',
+    type: 'object',
+    errors: true,
+    metaSchema: {
+      type: 'object',
+      required: ['start', 'end'],
+      additionalProperties: false,
+      properties: { start: { type: 'string' }, end: { type: 'string' } },
+    },
+    compile(schema: { start: string; end: string }) {
+      const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+      const check: CompiledKeyword = (data: unknown, cxt?: DataValidationCxt) => {
+        const record = data as Record<string, unknown>;
+        const start = record[schema.start];
+        const end = record[schema.end];
+        if (typeof start !== 'string' || typeof end !== 'string' || !ISO_DATE.test(start) || !ISO_DATE.test(end) || end >= start) return true;
+        check.errors = [
+          {
+            keyword: 'x-date-order',
+            instancePath: `${cxt?.instancePath ?? ''}/${escapePointer(schema.end)}`,
+            message: `${schema.end} 早于 ${schema.start} / ${schema.end} is before ${schema.start}`,
+            params: { start: schema.start, end: schema.end },
+          },
+        ];
         return false;
       };
       return check;

@@ -308,6 +308,8 @@ const KEYWORD_CODES: Record<string, string> = {
   uniqueItems: 'CONTRACT_UNIQUE',
   'x-code-table': 'CODE_TABLE_UNKNOWN',
   'x-gb11643': 'ID_NUMBER_INVALID',
+  'x-gb32100': 'USCC_INVALID',
+  'x-date-order': 'CONTRACT_DATE_ORDER',
   'x-well-formed': 'STRING_LONE_SURROGATE',
 };
 

@@ -58,6 +58,23 @@ export function cleanPersonName(value: string): string {
   return /[\u3400-\u9FFF\u{20000}-\u{3134F}]/u.test(s) ? normalizeNameSeparators(s) : s;
 }
 
+/**
+ * Removes the wrappers spreadsheet exports put around a cell to keep it text: `="…"` (any column) and,
+ * with `identifier`, a leading apostrophe or TAB (Excel's "store as text" marks). Values that do not
+ * carry them come back unchanged (the same string), so the common case costs one character test.
+ */
+export function stripExportArtefacts(raw: string, identifier = false): string {
+  let s = raw;
+  const first = s.charCodeAt(0);
+  // '=' (61), whitespace before it, or for identifiers ' ‘ ’ and TAB.
+  if (first === 61 || first === 32 || first === 9 || (identifier && (first === 39 || first === 0x2018 || first === 0x2019))) {
+    const formula = EXCEL_FORMULA_TEXT.exec(s.trim());
+    if (formula !== null) s = formula[1]!.replace(/""/g, '"');
+    if (identifier) s = s.replace(/^[\t ]*['\u2018\u2019]?/, '');
+  }
+  return s;
+}
+
 export interface IdNumberInputOptions {
   /** 'spreadsheet': Excel-born files, where 18-digit values ending in 000 are suspect. */
   source: 'spreadsheet' | 'system';

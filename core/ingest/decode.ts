@@ -81,8 +81,34 @@ export function detectEncoding(head: Buffer, override?: string, complete = false
     // A BOM that agrees with the override is still not data.
     return { encoding, bom: bom !== undefined && bom.encoding === encoding && bom.bom === BOM_LENGTH[encoding] ? bom.bom : 0 };
   }
-  if (bom !== undefined) return bom;
+  if (bom !== undefined) {
+    // A UTF-8 BOM glued onto a GBK body (some tools prepend one blindly): the bytes win over the mark,
+    // so the body decodes as GB18030 instead of turning into U+FFFD.
+    if (bom.encoding === 'utf-8' && !isStrictUtf8(head.subarray(bom.bom), complete)) return { encoding: 'gb18030', bom: bom.bom };
+    return bom;
+  }
+  const utf16 = sniffUtf16(head);
+  if (utf16 !== undefined) return { encoding: utf16, bom: 0 };
   return { encoding: isStrictUtf8(head, complete) ? 'utf-8' : 'gb18030', bom: 0 };
+}
+
+/**
+ * UTF-16 without a BOM: text exports hold ASCII separators and digits, whose UTF-16 high byte is 0.
+ * UTF-8 and GB18030 text has no NUL bytes, so many zeros on one side only means UTF-16 of that order.
+ */
+function sniffUtf16(head: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  const n = Math.min(head.length, 4096) & ~1;
+  if (n < 4) return undefined;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) evenZeros++;
+    if (head[i + 1] === 0) oddZeros++;
+  }
+  const pairs = n / 2;
+  if (oddZeros >= pairs * 0.2 && evenZeros <= pairs * 0.02) return 'utf-16le';
+  if (evenZeros >= pairs * 0.2 && oddZeros <= pairs * 0.02) return 'utf-16be';
+  return undefined;
 }
 
 function iconvName(encoding: TextEncoding): string {

@@ -28,7 +28,7 @@ export function parseJsonSafe(text: string, options: { unsafe?: 'refuse' | 'stri
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const position = /position (\d+)/.exec(message)?.[1];
-    return { ok: false, code: 'JSON_SYNTAX', message, position: position === undefined ? undefined : Number(position) };
+    return { ok: false, code: 'JSON_SYNTAX', message: `JSON 语法错误 / JSON syntax error: ${message}`, position: position === undefined ? undefined : Number(position) };
   }
   const unsafe: UnsafeNumber[] = [];
   const walk = (value: unknown, path: string): unknown => {

@@ -70,7 +70,7 @@ export async function runImport(deps: ImportDeps, target: ImportTarget, options:
 
   const sources = new Map<string, { file: string; encoding?: string; rows?: number }>((run.sources ?? []).map((s) => [s.file, s]));
   const complete = new Set<string>();
-  const cleaning: Partial<Record<CleaningRule, number>> = {};
+  const cleaning: Record<CleaningRule, number> = { ...(run.cleaning ?? {}) };
   const progress: ImportProgress = { read: run.counts?.read ?? 0, problems: run.counts?.problems ?? 0 };
   const signal = options.signal ?? new AbortController().signal;
   try {
@@ -80,7 +80,7 @@ export async function runImport(deps: ImportDeps, target: ImportTarget, options:
       for (const c of batch.complete ?? []) complete.add(c);
       if (batch.records.length > 0 || batch.problems.length > 0 || batch.checkpoint !== undefined) {
         const outcome = await commitBatch(ctx, batch, { member: target.member, adapter: target.adapter });
-        for (const [rule, n] of Object.entries(outcome.cleaning)) cleaning[rule as CleaningRule] = (cleaning[rule as CleaningRule] ?? 0) + (n ?? 0);
+        for (const [rule, n] of Object.entries(outcome.cleaning)) cleaning[rule] = (cleaning[rule] ?? 0) + (n ?? 0);
         progress.read += outcome.counts.read;
         progress.problems += outcome.counts.problems;
         options.onProgress?.({ ...progress });
@@ -96,13 +96,13 @@ export async function runImport(deps: ImportDeps, target: ImportTarget, options:
     if (run.mode === 'full' && complete.size > 0) {
       const stop = await sweep(deps, target, run.id, [...complete]);
       if (stop) {
-        await store.finishRun(run.id, 'stopped', { error: { code: stop.code, message: stop.message }, sources: [...sources.values()] });
+        await store.finishRun(run.id, 'stopped', { error: { code: stop.code, message: stop.message }, sources: [...sources.values()], cleaning });
         await store.clearCheckpoint(target.member, target.adapter);
         log.warn({ code: stop.code }, 'import run stopped by the deactivation guard');
         return (await store.getRun(run.id))!;
       }
     }
-    await store.finishRun(run.id, 'succeeded', { sources: [...sources.values()] });
+    await store.finishRun(run.id, 'succeeded', { sources: [...sources.values()], cleaning });
     await store.clearCheckpoint(target.member, target.adapter);
     const finished = (await store.getRun(run.id))!;
     log.info({ counts: finished.counts, cleaning }, 'import run finished');
@@ -110,7 +110,7 @@ export async function runImport(deps: ImportDeps, target: ImportTarget, options:
   } catch (error) {
     const code = error instanceof VochubError ? error.code : 'IMPORT_FAILED';
     const message = error instanceof Error ? error.message : String(error);
-    await store.finishRun(run.id, 'failed', { error: { code, message }, sources: [...sources.values()] });
+    await store.finishRun(run.id, 'failed', { error: { code, message }, sources: [...sources.values()], cleaning });
     await store.clearCheckpoint(target.member, target.adapter);
     log.error({ code, err: error }, 'import run failed');
     return (await store.getRun(run.id))!;

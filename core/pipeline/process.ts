@@ -58,7 +58,7 @@ export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prep
       prepared.push({ kind: 'delete', source });
       continue;
     }
-    const cleaned = cleanRecord({ ...source.data, id: source.key });
+    const cleaned = cleanRecord({ ...source.data, id: source.key }, { contract: source.contract });
     for (const [rule, n] of Object.entries(cleaned.changes)) cleaning[rule as CleaningRule] = (cleaning[rule as CleaningRule] ?? 0) + (n ?? 0);
     if (cleaned.problems.length > 0) {
       for (const p of cleaned.problems) reject(source, { ...p, column: p.field ? source.columns?.[p.field.split('/')[0]!] : undefined });
@@ -109,6 +109,9 @@ export async function commitBatch(ctx: BatchContext, batch: BatchInput, checkpoi
   const counts = emptyCounts();
   counts.read = batch.read ?? batch.records.length + batch.problems.filter((p) => p.severity === 'error').length;
   await ctx.store.transaction((tx) => {
+    // The PostgreSQL store may run this body more than once (see core/store/postgres-tx.ts): only the
+    // last run counts, so the counts start from zero on every run.
+    counts.inserted = counts.updated = counts.unchanged = counts.deleted = 0;
     for (const item of prepared) {
       if (item.kind === 'delete') {
         const outcome = tx.remove(ctx.member, item.source.contract, item.source.key, {

@@ -9,7 +9,7 @@ export const ALL_PERMISSIONS: readonly Permission[] = [
   'reports:run', 'reports:approve', 'quality:read', 'quality:manage', 'identity:read', 'identity:manage', 'codes:manage',
 ];
 
-export const ROLES: readonly Role[] = ['group-admin', 'member-admin', 'auditor', 'reader', 'service'];
+export const ROLES: readonly Role[] = ['group-admin', 'member-admin', 'auditor', 'reader', 'service', 'reporter'];
 
 /** Group roles see across members (member = null); member roles are bound to exactly one member. */
 export const GROUP_ROLES: ReadonlySet<Role> = new Set<Role>(['group-admin', 'auditor']);
@@ -21,6 +21,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   auditor: ['records:read', 'audit:read', 'members:read', 'quality:read', 'identity:read'],
   reader: ['records:read', 'members:read', 'quality:read'],
   service: ['records:read', 'records:write', 'members:read'],
+  // A member's 报送员: generates, approves and files its government reports (plugins/reporting); no pii:read.
+  reporter: ['records:read', 'reports:run', 'reports:approve'],
 };
 
 export function isRole(value: unknown): value is Role {

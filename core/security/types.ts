@@ -1,7 +1,7 @@
 // Security model: API keys (and later hub access tokens) resolve to a Principal with a role,
 // an optional member scope and permissions. Every record route asks `canAccessMember`.
 
-export type Role = 'group-admin' | 'member-admin' | 'auditor' | 'reader' | 'service';
+export type Role = 'group-admin' | 'member-admin' | 'auditor' | 'reader' | 'service' | 'reporter';
 
 export type Permission =
   | 'records:read'

@@ -89,3 +89,19 @@ export function auditHash(prevHash: string, entry: AuditHashInput): string {
   });
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
+
+/** 53-bit non-cryptographic hash (cyrb53) of a lookup's kind and keyed hash: the integer the lookup
+ * index is keyed on. Collisions only cost a false candidate, which the full (kind, hash) check drops. */
+export function lookupBucket(kind: string, hash: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  const text = `${kind}\u0000${hash}`;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}

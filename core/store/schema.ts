@@ -30,11 +30,13 @@ export interface RecordAliasesTable {
 }
 
 export interface RecordLookupsTable {
+  id: Generated<number>;
   member: string;
   contract: string;
   key: string;
   kind: string;
   hash: string;
+  bucket: number;
 }
 
 export interface RecordLookupsPendingTable {
@@ -44,6 +46,7 @@ export interface RecordLookupsPendingTable {
   key: string;
   kind: string;
   hash: string;
+  bucket: number;
   version: number;
 }
 
@@ -63,6 +66,8 @@ export interface ImportRunsTable {
   problems_count: Generated<number>;
   sources: string;
   error: string | null;
+  /** JSON: cleaning rule → fields changed (migration 0002). */
+  cleaning: string | null;
 }
 
 export interface ProblemsTable {

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { Problem } from '../errors.ts';
 import { VochubError } from '../errors.ts';
+import { lookupBucket } from './common.ts';
 import type { ImportCounts, RecordProvenance, StoredRecordInput, StoreTransaction, UpsertOutcome } from './types.ts';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -68,17 +69,17 @@ export class SqliteTransaction implements StoreTransaction {
     this.#deleteLookups = db.prepare('DELETE FROM record_lookups WHERE contract = ? AND member = ? AND key = ?');
     this.#selectLookups = db.prepare('SELECT kind, hash FROM record_lookups WHERE contract = ? AND member = ? AND key = ?').raw(true);
     this.#insertPendingLookup = db.prepare(
-      'INSERT INTO record_lookups_pending (contract, member, key, kind, hash, version) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO record_lookups_pending (contract, member, key, kind, hash, bucket, version) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    // Hash order turns the index maintenance into one forward pass; the join drops entries whose
+    // Bucket order turns the index maintenance into one forward pass; the join drops entries whose
     // record has moved on to a newer version since. (`WHERE true`: SQLite needs a WHERE before an
     // upsert clause on INSERT … SELECT to parse it.)
     this.#mergeLookups = db.prepare(
-      `INSERT INTO record_lookups (contract, member, key, kind, hash)
-       SELECT p.contract, p.member, p.key, p.kind, p.hash FROM record_lookups_pending p
+      `INSERT INTO record_lookups (contract, member, key, kind, hash, bucket)
+       SELECT p.contract, p.member, p.key, p.kind, p.hash, p.bucket FROM record_lookups_pending p
        JOIN records r ON r.contract = p.contract AND r.member = p.member AND r.key = p.key AND r.version = p.version
-       WHERE true ORDER BY p.contract, p.kind, p.hash
-       ON CONFLICT (contract, member, key, kind) DO UPDATE SET hash = excluded.hash`,
+       WHERE true ORDER BY p.bucket
+       ON CONFLICT (contract, member, key, kind) DO UPDATE SET hash = excluded.hash, bucket = excluded.bucket`,
     );
     this.#clearPendingLookups = db.prepare('DELETE FROM record_lookups_pending');
     this.#pendingLookups = (db.prepare('SELECT count(*) FROM record_lookups_pending').pluck(true).get() as number) ?? 0;
@@ -205,7 +206,7 @@ export class SqliteTransaction implements StoreTransaction {
     for (const kind in lookup) {
       const hash = lookup[kind];
       if (typeof hash === 'string') {
-        this.#insertPendingLookup.run(contract, member, key, kind, hash, version);
+        this.#insertPendingLookup.run(contract, member, key, kind, hash, lookupBucket(kind, hash), version);
         this.#pendingLookups++;
       }
     }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { expressionBuilder, Kysely, Migrator, SqliteDialect, sql, type Selectable } from 'kysely';
 import { VochubError } from '../errors.ts';
 import type { Problem } from '../errors.ts';
-import { auditHash, decodeCursor, encodeCursor, GENESIS_HASH, memberList, pageLimit, sortableId } from './common.ts';
+import { auditHash, decodeCursor, encodeCursor, GENESIS_HASH, lookupBucket, memberList, pageLimit, sortableId } from './common.ts';
 import { storeMigrations } from './migrations/index.ts';
 import type { ImportRunsTable, ProblemsTable, RecordsTable, StoreDatabase } from './schema.ts';
 import { SqliteTransaction } from './sqlite-tx.ts';
@@ -195,6 +195,7 @@ class SqliteStore implements Store {
       .selectFrom('record_lookups as l')
       .innerJoin('records as r', (j) => j.onRef('r.contract', '=', 'l.contract').onRef('r.member', '=', 'l.member').onRef('r.key', '=', 'l.key'))
       .select(['l.member', 'l.key'])
+      .where('l.bucket', '=', lookupBucket(query.kind, query.hash))
       .where('l.contract', '=', query.contract)
       .where('l.kind', '=', query.kind)
       .where('l.hash', '=', query.hash)
@@ -329,7 +330,7 @@ class SqliteStore implements Store {
     return created;
   }
 
-  async finishRun(id: string, status: ImportRun['status'], extra: { error?: ImportRun['error']; sources?: ImportRun['sources'] } = {}): Promise<void> {
+  async finishRun(id: string, status: ImportRun['status'], extra: { error?: ImportRun['error']; sources?: ImportRun['sources']; cleaning?: ImportRun['cleaning'] } = {}): Promise<void> {
     this.#open();
     const result = await this.#kysely
       .updateTable('import_runs')
@@ -338,6 +339,7 @@ class SqliteStore implements Store {
         finished_at: new Date().toISOString(),
         ...(extra.error !== undefined ? { error: JSON.stringify(extra.error) } : {}),
         ...(extra.sources !== undefined ? { sources: JSON.stringify(extra.sources) } : {}),
+        ...(extra.cleaning !== undefined ? { cleaning: JSON.stringify(extra.cleaning) } : {}),
       })
       .where('id', '=', id)
       .executeTakeFirst();
@@ -653,6 +655,7 @@ function toRun(row: Selectable<ImportRunsTable>): ImportRun {
     },
     sources: JSON.parse(row.sources) as ImportRun['sources'],
     ...(row.error !== null ? { error: JSON.parse(row.error) as ImportRun['error'] } : {}),
+    ...(row.cleaning != null ? { cleaning: JSON.parse(row.cleaning) as ImportRun['cleaning'] } : {}),
   };
 }
 

@@ -61,6 +61,8 @@ export interface ImportRun {
   /** Files read with encoding used and rows: [{ file, encoding, rows }]. */
   sources: { file: string; encoding?: string; rows?: number }[];
   error?: { code: string; message: string };
+  /** Cleaning rule (contracts/cleaning-rules.json) → number of fields it changed in this run. */
+  cleaning?: Record<string, number>;
 }
 
 export interface ImportCounts {
@@ -147,7 +149,10 @@ export interface StoreTransaction {
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
-  /** Runs fn in one durable transaction. */
+  /** Runs fn in one durable transaction. fn must be synchronous and re-runnable: the PostgreSQL store
+   * may call it more than once (first runs to learn which records it touches, or after a conflict with
+   * another writer) and keeps only the last run, so fn must not leave side effects outside tx that
+   * it does not reset itself. */
   transaction<T>(fn: (tx: StoreTransaction) => T): Promise<T>;
 
   getRecord(member: string, contract: string, key: string): Promise<StoredRecord | undefined>;
@@ -162,7 +167,7 @@ export interface Store {
   problemStats(): Promise<{ member: string; code: string; problems: number }[]>;
 
   createRun(run: Pick<ImportRun, 'member' | 'adapter' | 'mode'>): Promise<ImportRun>;
-  finishRun(id: string, status: ImportRun['status'], extra?: { error?: ImportRun['error']; sources?: ImportRun['sources'] }): Promise<void>;
+  finishRun(id: string, status: ImportRun['status'], extra?: { error?: ImportRun['error']; sources?: ImportRun['sources']; cleaning?: ImportRun['cleaning'] }): Promise<void>;
   getRun(id: string): Promise<ImportRun | undefined>;
   listRuns(query: { member?: string | string[]; limit?: number; after?: string }): Promise<Page<ImportRun>>;
   listProblems(query: { member?: string | string[]; runId?: string; code?: string; status?: StoredProblem['status']; limit?: number; after?: string }): Promise<Page<StoredProblem>>;

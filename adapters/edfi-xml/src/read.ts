@@ -140,6 +140,15 @@ export async function* readInterchanges(plan: PlannedFile[], options: ReadOption
     if (options.signal.aborted) return;
 
     info.encoding = result.encoding;
+    if (result.declaredEncoding !== undefined) {
+      batch.problems.push({
+        code: 'XML_ENCODING_MISMATCH',
+        severity: 'warning',
+        file: file.name,
+        line: 1,
+        message: `XML 声明的编码为 ${result.declaredEncoding}，但文件内容是 ${result.encoding}，已按 ${result.encoding} 读取 / the XML declaration says ${result.declaredEncoding} but the bytes are ${result.encoding}: read as ${result.encoding}`,
+      });
+    }
     info.rows = result.elements;
     info.interchange = result.root ?? file.root;
     if (result.fault) {

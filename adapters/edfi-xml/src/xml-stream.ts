@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { TextDecoder } from 'node:util';
 import { SaxesParser } from 'saxes';
+import { detectEncoding } from '../../../core/ingest/decode.ts';
 
 /** A collected element: local name (prefix dropped), attributes, trimmed text of leaves, children in order. */
 export interface XNode {
@@ -41,6 +42,8 @@ export interface StreamResult {
   /** Top-level elements whose start tag was read. */
   elements: number;
   encoding: string;
+  /** The XML declaration's encoding when it disagrees with the bytes (which were decoded as `encoding`). */
+  declaredEncoding?: string;
   fault?: StreamFault;
 }
 
@@ -51,15 +54,18 @@ export function localName(qname: string): string {
   return colon < 0 ? qname : qname.slice(colon + 1);
 }
 
-/** Picks the decoder from the BOM or the XML declaration; strict, so bad bytes become a fault, not U+FFFD. */
-export function sniffEncoding(head: Uint8Array): string {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf-8';
-  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
-  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
-  const decl = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(Buffer.from(head.subarray(0, 200)).toString('latin1'));
-  const declared = decl?.[1]?.toLowerCase();
-  if (declared === 'gb18030' || declared === 'gbk' || declared === 'gb2312') return 'gb18030';
-  return 'utf-8';
+/**
+ * Picks the decoder the way every vochub ingest does (core/ingest/decode.ts): BOM, else strict UTF-8,
+ * else GB18030 — the bytes decide, not the XML declaration, which exporters get wrong. A declaration that
+ * disagrees is reported back so the run can warn. Strict decoding later turns bad bytes into a fault, not U+FFFD.
+ */
+export function sniffEncoding(head: Uint8Array): { encoding: string; declared?: string } {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  const { encoding } = detectEncoding(bytes);
+  const decl = /^(?:\uFEFF)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(bytes.subarray(0, 200).toString('latin1').replace(/\u0000/g, ''));
+  const raw = decl?.[1]?.toLowerCase();
+  const declared = raw === undefined ? undefined : raw === 'gbk' || raw === 'gb2312' || raw === 'gb18030' ? 'gb18030' : raw === 'utf8' ? 'utf-8' : raw === 'utf-16' ? encoding : raw;
+  return declared === undefined || declared === encoding ? { encoding } : { encoding, declared };
 }
 
 /**
@@ -147,7 +153,9 @@ export async function* streamInterchange(
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (signal?.aborted) return;
       if (!decoder) {
-        result.encoding = sniffEncoding(chunk);
+        const sniffed = sniffEncoding(chunk);
+        result.encoding = sniffed.encoding;
+        if (sniffed.declared !== undefined) result.declaredEncoding = sniffed.declared;
         decoder = new TextDecoder(result.encoding, { fatal: true });
       }
       let decoded: string | undefined;

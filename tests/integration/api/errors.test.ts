@@ -91,6 +91,12 @@ describe('problem+json for every error', () => {
     expect(body.detail).toContain('member');
   });
 
+  it('400 REQUEST_INVALID for an unknown body field instead of dropping it silently', async () => {
+    const admin = await t.key('member-admin', MEMBER_A);
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/keys', headers: bearer(admin), payload: { name: 'x', role: 'reader', pii: true } });
+    expect(expectProblem(res, 400, 'REQUEST_INVALID', '/api/v1/keys').errors[0]).toMatchObject({ in: 'body' });
+  });
+
   it('checks the key before validating the request', async () => {
     expectProblem(await t.app.inject({ url: '/api/v1/records/student?limit=0' }), 401, 'AUTH_REQUIRED', '/api/v1/records/student');
   });

@@ -83,7 +83,7 @@ describe('demo group, as a new user runs it', () => {
     // Operators can test every adapter's source and see what it offers.
     const checked = vochub(['adapters', 'check'], env);
     expect(checked.status, checked.stdout).toBe(0);
-    expect(checked.stdout.match(/^正常 ok/gm)).toHaveLength(3);
+    expect(checked.stdout.match(/^正常 ok/gm)).toHaveLength(5);
     const offered = JSON.parse(vochub(['adapters', 'discover', '--json', '-m', '4133010101'], env).stdout) as Record<string, { name: string; contract?: string; count?: number }[]>;
     expect(offered['4133010101/sis-edfi']!.find((e) => e.name === 'Student.xml#Student')).toMatchObject({ contract: 'student', count: 960 });
 
@@ -129,7 +129,7 @@ describe('demo group, as a new user runs it', () => {
     expect(gen.status, gen.stderr).toBe(0);
     const config = readFileSync(join(demo, 'vochub.yaml'), 'utf8');
     // One member, the roster adapter pointed at the big file, small batches so the kill lands mid-run.
-    const roster = config.slice(config.indexOf('  # A 中职 school'));
+    const roster = config.slice(config.indexOf('  # A 中职 school'), config.indexOf('  # An enterprise member'));
     writeFileSync(
       join(work, 'vochub.yaml'),
       `group: { code: KILL-TEST, name: 测试集团 }\nmembers:\n${roster.replace('files: data/zhongzhi-roster/roster.csv', `files: roster.csv\n          batchSize: 500`).replace('plugins: []', '')}`,

@@ -66,15 +66,31 @@ describe('makeEvent', () => {
 });
 
 describe('createBus', () => {
-  it('creates memory and sqlite buses and refuses kafka until it is installed (BUS_TRANSPORT_UNAVAILABLE)', async () => {
+  it('creates memory and sqlite buses and refuses kafka without brokers (CONFIG_INVALID)', async () => {
     const memory = createBus({ transport: 'memory' });
     expect(memory.transport).toBe('memory');
     await memory.close();
     const sqlite = createBus({ transport: 'sqlite', file: ':memory:' });
     expect((await sqlite.health()).transport).toBe('sqlite');
     await sqlite.close();
-    expect(codeOf(() => createBus({ transport: 'kafka' }))).toBe('BUS_TRANSPORT_UNAVAILABLE');
+    expect(codeOf(() => createBus({ transport: 'kafka' }))).toBe('CONFIG_INVALID');
     expect(codeOf(() => createBus({ transport: 'sqlite' }))).toBe('CONFIG_INVALID');
     expect(codeOf(() => createBus({ transport: 'sqlite', file: ':memory:', durability: 'sometimes' as never }))).toBe('CONFIG_INVALID');
+  });
+});
+
+describe('createBus with kafka when node-rdkafka is not installed', () => {
+  it('rejects with BUS_TRANSPORT_UNAVAILABLE and says how to install it', async () => {
+    // The loader honours VOCHUB_RDKAFKA_MODULE, so a missing module is simulated without touching node_modules.
+    const saved = process.env.VOCHUB_RDKAFKA_MODULE;
+    process.env.VOCHUB_RDKAFKA_MODULE = 'node-rdkafka-not-installed-here';
+    try {
+      const error = await Promise.resolve(createBus({ transport: 'kafka', brokers: '127.0.0.1:1' })).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'BUS_TRANSPORT_UNAVAILABLE', status: 501 });
+      expect(String((error as Error).message)).toContain('scripts/services/rdkafka.sh');
+    } finally {
+      if (saved === undefined) delete process.env.VOCHUB_RDKAFKA_MODULE;
+      else process.env.VOCHUB_RDKAFKA_MODULE = saved;
+    }
   });
 });

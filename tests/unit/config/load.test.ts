@@ -18,7 +18,7 @@ function refusal(fn: () => unknown): VochubError {
 describe('group configuration', () => {
   it('loads the demo group with defaults and env overrides', () => {
     const config = loadGroupConfig(DEMO_CONFIG, { VOCHUB_DATA: '/tmp/vochub-test-data', PORT: '9099' });
-    expect(config.members).toHaveLength(3);
+    expect(config.members).toHaveLength(4);
     expect(config.hub.dataDir).toBe('/tmp/vochub-test-data');
     expect(config.hub.port).toBe(9099);
     expect(config.hub.bus.transport).toBe('sqlite');

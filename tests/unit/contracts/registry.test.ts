@@ -9,7 +9,10 @@ import type { FieldError, ValidationResult } from '../../../core/contracts/types
 
 const registry = getSharedRegistry();
 const valid = JSON.parse(readFileSync(new URL('./fixtures/valid-records.json', import.meta.url), 'utf8')) as Record<string, Record<string, unknown>>;
-const CONTRACTS = ['organization', 'person', 'student', 'staff', 'program', 'course', 'section', 'term', 'enrollment', 'result', 'attendance'];
+const CONTRACTS = [
+  'organization', 'person', 'student', 'staff', 'program', 'course', 'section', 'term', 'enrollment', 'result', 'attendance',
+  'enterprise', 'employee', 'mentor', 'position', 'internship', 'apprenticeship',
+];
 
 function errorsOf(result: ValidationResult): FieldError[] {
   if (result.ok) throw new Error('expected the record to be rejected');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import iconv from 'iconv-lite';
 import { decodeBuffer, detectEncoding, openTextStream, SNIFF_BYTES } from '../../../core/ingest/decode.ts';
 import { readDelimited } from '../../../core/ingest/delimited.ts';
 import { caseFile, collect, fixture } from './helpers.ts';
@@ -79,5 +80,28 @@ describe('encoding detection', () => {
 
   it('refuses an unknown encoding name as a configuration error', () => {
     expect(() => detectEncoding(Buffer.from('a'), 'latin-9')).toThrowError(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('encodings the bytes reveal although no BOM or a wrong BOM says so', () => {
+  const text = '学号,姓名,班级\r\n2023001,王小明,机电2301\r\n';
+
+  it('detects UTF-16LE and UTF-16BE without a BOM from the zero bytes of ASCII separators', () => {
+    const le = Buffer.from(text, 'utf16le');
+    expect(decodeBuffer(le)).toEqual({ text, encoding: 'utf-16le' });
+    const be = Buffer.from(le).swap16();
+    expect(decodeBuffer(be)).toEqual({ text, encoding: 'utf-16be' });
+  });
+
+  it('decodes a GBK body behind a stray UTF-8 BOM as GB18030 instead of producing U+FFFD', () => {
+    const gbkWithBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(text, 'gbk')]);
+    const decoded = decodeBuffer(gbkWithBom);
+    expect(decoded).toEqual({ text, encoding: 'gb18030' });
+    expect(decoded.text).not.toContain('\uFFFD');
+  });
+
+  it('still reads plain GBK and plain UTF-8 as before', () => {
+    expect(decodeBuffer(iconv.encode(text, 'gbk')).encoding).toBe('gb18030');
+    expect(decodeBuffer(Buffer.from(text, 'utf8')).encoding).toBe('utf-8');
   });
 });

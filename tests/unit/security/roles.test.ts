@@ -10,10 +10,11 @@ const group = (role: Role) => makePrincipal({ id: `key:${role}`, name: role, rol
 // The role matrix from docs/security.md: [role, permission, allowed on own member].
 const matrix: [Role, Permission[]][] = [
   ['group-admin', [...ALL_PERMISSIONS]],
-  ['member-admin', ['records:read', 'pii:read', 'imports:run', 'problems:manage', 'dlq:manage', 'keys:manage', 'members:read']],
-  ['auditor', ['records:read', 'audit:read', 'members:read']],
-  ['reader', ['records:read', 'members:read']],
+  ['member-admin', ['records:read', 'pii:read', 'imports:run', 'problems:manage', 'dlq:manage', 'keys:manage', 'members:read', 'reports:run', 'quality:read', 'quality:manage', 'identity:read']],
+  ['auditor', ['records:read', 'audit:read', 'members:read', 'quality:read', 'identity:read']],
+  ['reader', ['records:read', 'members:read', 'quality:read']],
   ['service', ['records:read', 'records:write', 'members:read']],
+  ['reporter', ['records:read', 'reports:run', 'reports:approve']],
 ];
 
 describe('role matrix', () => {

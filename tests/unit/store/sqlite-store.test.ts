@@ -99,12 +99,6 @@ describe('sqlite store', () => {
     await store.close();
   });
 
-  it('refuses the postgres driver with STORE_DRIVER_UNAVAILABLE', async () => {
-    await expect(openStore({ driver: 'postgres', url: 'postgres://localhost/vochub' })).rejects.toMatchObject({
-      code: 'STORE_DRIVER_UNAVAILABLE',
-    });
-  });
-
   it('keeps the committed batch and nothing of the batch in flight when the process is SIGKILLed', async () => {
     const file = join(tempDir(), 'store.db');
     const script = fileURLToPath(new URL('./helpers/kill-mid-transaction.ts', import.meta.url));
