@@ -12,7 +12,13 @@ MOD="$CACHE/node_modules/node-rdkafka"
 if ! [ -f "$MOD/build/Release/node-librdkafka.node" ]; then
   echo "[rdkafka] 编译 node-rdkafka $VERSION（仅首次，约数分钟）/ building node-rdkafka $VERSION once into $CACHE" >&2
   if command -v dpkg >/dev/null && ! dpkg -s libzstd-dev libsasl2-dev libcurl4-openssl-dev >/dev/null 2>&1; then
-    echo "[rdkafka] 提示 / hint: apt-get install -y libzstd-dev libsasl2-dev libcurl4-openssl-dev (else no zstd/GSSAPI/OIDC)" >&2
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      # Without these librdkafka builds silently without zstd, GSSAPI and OIDC (SERVICES.md).
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzstd-dev libsasl2-dev libcurl4-openssl-dev) >&2 \
+        || echo "[rdkafka] 未能安装开发库，继续 / could not install the dev libraries; building without zstd/GSSAPI/OIDC" >&2
+    else
+      echo "[rdkafka] 提示 / hint: apt-get install -y libzstd-dev libsasl2-dev libcurl4-openssl-dev (else no zstd/GSSAPI/OIDC)" >&2
+    fi
   fi
   mkdir -p "$CACHE"
   printf '{"name":"vochub-rdkafka-cache","private":true,"allowScripts":{"node-rdkafka":true}}\n' > "$CACHE/package.json"
