@@ -12,7 +12,7 @@ import { parseCalendarDate } from '../ingest/dates.ts';
 export type CleaningRule = string;
 
 /** The transforms the pipeline implements; the rules file decides where they apply. */
-export const CLEANING_TRANSFORMS = ['whitespace', 'empty-to-absent', 'nfkc', 'name-separator', 'id-number', 'phone', 'date'] as const;
+export const CLEANING_TRANSFORMS = ['whitespace', 'whitespace-multiline', 'empty-to-absent', 'nfkc', 'name-separator', 'id-number', 'phone', 'date'] as const;
 export type CleaningTransform = (typeof CLEANING_TRANSFORMS)[number];
 
 export interface CleaningRuleSpec {
@@ -22,6 +22,8 @@ export interface CleaningRuleSpec {
   fields: string[];
   /** Only for these contracts (default: all). */
   contracts?: string[];
+  /** Field names (wildcards allowed) the rule leaves alone although `fields` matches them. */
+  except?: string[];
   /** `date`: accepted input formats (tokens of core/ingest/dates.ts). */
   formats?: string[];
   description?: string;
@@ -50,12 +52,17 @@ export interface CleanOptions {
 const NAME_SEPARATORS = /[\u30FB\uFF65\u2022\u2027\u2219\u22C5\u00B7\u0387\u25CF\u2E31\u2E33\u16EB\uA78F\u318D\u10FB\u00B7\uFF0E]/g;
 const WHITESPACE_EDGES = /^[\s\u3000\u00A0\uFEFF]+|[\s\u3000\u00A0\uFEFF]+$/g;
 const INNER_WHITESPACE = /[\s\u3000\u00A0]+/g;
+const LINE_BREAKS = /\r\n?|\u2028|\u2029/g;
+const LINE_EDGES = /^[^\S\n]+|[^\S\n]+$/gm;
+const INNER_HORIZONTAL = /[^\S\n]+/g;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 type Step = (value: string, rule: CleaningRuleSpec) => string | undefined;
 
 const STEPS: Record<CleaningTransform, Step> = {
   whitespace: (v) => v.replace(WHITESPACE_EDGES, '').replace(INNER_WHITESPACE, ' '),
+  // Addresses and remarks keep the line breaks a person typed (Alt+Enter in Excel, case C10), as \n.
+  'whitespace-multiline': (v) => v.replace(LINE_BREAKS, '\n').replace(LINE_EDGES, '').replace(INNER_HORIZONTAL, ' ').replace(WHITESPACE_EDGES, ''),
   // `undefined` = drop the field.
   'empty-to-absent': (v) => (v === '' ? undefined : v),
   nfkc: (v) => v.normalize('NFKC'),
@@ -90,6 +97,7 @@ export function parseCleaningRules(doc: unknown, source = 'cleaning rules'): Cle
     if (!(CLEANING_TRANSFORMS as readonly string[]).includes(r.transform)) fail(`rules[${i}].transform must be one of ${CLEANING_TRANSFORMS.join(', ')}`);
     if (!Array.isArray(r.fields) || r.fields.length === 0 || r.fields.some((f) => typeof f !== 'string')) fail(`rules[${i}].fields must be a non-empty list of names`);
     if (r.contracts !== undefined && (!Array.isArray(r.contracts) || r.contracts.some((c) => typeof c !== 'string'))) fail(`rules[${i}].contracts must be a list`);
+    if (r.except !== undefined && (!Array.isArray(r.except) || r.except.some((f) => typeof f !== 'string'))) fail(`rules[${i}].except must be a list of names`);
   });
   return { version: Number((doc as CleaningRules).version ?? 1), rules };
 }
@@ -110,7 +118,7 @@ export function loadCleaningRules(file: string = defaultCleaningRulesFile()): Cl
 
 /** Compiled rules: per (contract, field) the ordered steps, computed once per field name. */
 class Plan {
-  private readonly matchers: { rule: CleaningRuleSpec; step: Step; fields: RegExp[]; contracts?: Set<string> }[];
+  private readonly matchers: { rule: CleaningRuleSpec; step: Step; fields: RegExp[]; except: RegExp[]; contracts?: Set<string> }[];
   private readonly cache = new Map<string, { rule: CleaningRuleSpec; step: Step }[]>();
 
   constructor(readonly rules: CleaningRules) {
@@ -118,6 +126,7 @@ class Plan {
       rule,
       step: STEPS[rule.transform],
       fields: rule.fields.map(globToRegExp),
+      except: (rule.except ?? []).map(globToRegExp),
       ...(rule.contracts ? { contracts: new Set(rule.contracts) } : {}),
     }));
   }
@@ -127,7 +136,7 @@ class Plan {
     let steps = this.cache.get(k);
     if (!steps) {
       steps = this.matchers
-        .filter((m) => (m.contracts === undefined || (contract !== undefined && m.contracts.has(contract))) && m.fields.some((f) => f.test(field)))
+        .filter((m) => (m.contracts === undefined || (contract !== undefined && m.contracts.has(contract))) && m.fields.some((f) => f.test(field)) && !m.except.some((f) => f.test(field)))
         .map((m) => ({ rule: m.rule, step: m.step }));
       this.cache.set(k, steps);
     }

@@ -19,7 +19,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe('the rules file', () => {
   it('names each rule, its transform and its fields; every transform the pipeline has is used', () => {
     const rules = loadCleaningRules();
-    expect(rules.rules.map((r) => r.name)).toEqual(['trim', 'empty-to-absent', 'nfkc', 'name-separator', 'id-number-case', 'phone-format', 'date-format']);
+    expect(rules.rules.map((r) => r.name)).toEqual(['trim', 'trim-multiline', 'empty-to-absent', 'nfkc', 'name-separator', 'id-number-case', 'phone-format', 'date-format']);
     expect(new Set(rules.rules.map((r) => r.transform))).toEqual(new Set(CLEANING_TRANSFORMS));
     expect(cleaningRules()).toEqual(rules);
   });

@@ -38,3 +38,13 @@ describe('generic cleaning', () => {
     expect(cleanRecord({ id: '1', extensions: { note: '  keep  ' } }).data.extensions).toEqual({ note: '  keep  ' });
   });
 });
+
+describe('multi-line fields (case C10)', () => {
+  it('keeps the line breaks typed in an address or remark, as \n, and trims each line', () => {
+    const result = cleanRecord({ id: '1', address: '  某省某市某区\r\n 某路1号  ', note: '第一行\r第二行', name: '王\n小明' });
+    expect(result.data.address).toBe('某省某市某区\n某路1号');
+    expect(result.data.note).toBe('第一行\n第二行');
+    // Single-line fields still fold a stray break into a space.
+    expect(result.data.name).toBe('王 小明');
+  });
+});
