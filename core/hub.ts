@@ -103,7 +103,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     env,
     services: { config, store, bus, vault, contracts, logger },
   });
-  await startAll(loaded);
+  const role: HubRole = options.role ?? 'all';
+  const background = (options.background ?? true) && role !== 'api';
+  // start() begins background work (schedules, bus consumers): only in processes that do background work,
+  // never in one-shot CLI commands or an API-only process.
+  if (background) await startAll(loaded);
   const adapters = new Map(loaded.filter((l) => l.spec.kind === 'adapter').map((l) => [adapterId(l.spec.member!, l.spec.instance), l]));
 
   // One run at a time per adapter instance in this process; across processes the checkpoint
@@ -154,8 +158,6 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     await store.setProblemStatus(problemId, 'replayed');
   };
 
-  const role: HubRole = options.role ?? 'all';
-  const background = (options.background ?? true) && role !== 'api';
   let relay: OutboxRelay | undefined;
   let relayLease: Lease | undefined;
   let ingest: Subscription | undefined;

@@ -92,6 +92,9 @@ const factory: PluginFactory<IdentityConfig> = (context) => {
     identity,
     follow,
     async start() {
+      // The hub starts plugins only in processes that do background work (`vochub start`, `vochub worker`),
+      // never in one-shot CLI commands or an API-only process: those must not compete for the group's events.
+      await follow();
       if (config.schedule) {
         cron = new Cron(config.schedule, { protect: true, name: 'identity-match' }, () => {
           identity.matchAll(SYSTEM_ACTOR)
@@ -113,9 +116,6 @@ const factory: PluginFactory<IdentityConfig> = (context) => {
     },
     async routes(app, kit) {
       await identityRoutes(app, kit, identity);
-      // The bus consumer runs in the process that serves the API (`vochub start`), not in every one-shot
-      // CLI command that opens the hub: those would compete for the group's events and stall on a catch-up match.
-      await follow();
     },
   };
   return instance;
