@@ -71,6 +71,25 @@ describe('hr-file adapter', () => {
     ]);
   });
 
+  it('reads the demo school-cooperation ledger (headered CSV, Chinese labels mapped) as valid enterprise, position, mentor and internship records', async () => {
+    const group = parse(readFileSync(join(demo, 'vochub.yaml'), 'utf8')) as { members: { type: string; adapters: { name: string; config: HrFileConfig }[] }[] };
+    const config = group.members.find((m) => m.type === 'enterprise')!.adapters.find((a) => a.name === 'internships')!.config;
+    const { records, problems } = await readAll(await adapter(config));
+    expect(problems).toEqual([]);
+    const dataLines = (file: string): string[] => readFileSync(join(demo, file), 'utf8').split('\n').slice(1).filter((l) => l !== '');
+    const counts = Object.fromEntries(config.tables.map((t) => [t.contract!, dataLines(t.file).length]));
+    expect(counts.internship).toBeGreaterThan(20);
+    for (const contract of Object.keys(counts)) expect(records.filter((r) => r.contract === contract), contract).toHaveLength(counts[contract]!);
+    for (const r of records) expect(registry.validate(r.contract, r.data), `${r.contract} ${r.key}`).toEqual({ ok: true });
+    const first = dataLines('data/enterprise-internships/internships.csv')[0]!.split(',');
+    expect(records.find((r) => r.contract === 'internship')!.data).toEqual({
+      id: first[0], studentId: first[1], schoolId: first[2], positionId: first[3], mentorId: first[4], startDate: first[5], endDate: first[6],
+      type: { 认识实习: 'cognitive', 跟岗实习: 'shadowing', 岗位实习: 'placement' }[first[7]!], state: 'completed', agreementNumber: first[9], insured: true,
+      enterpriseId: '91330106MA2DEMAW1X',
+    });
+    expect(records.find((r) => r.contract === 'enterprise')!.data).toMatchObject({ uscc: '91330106MA2DEMAW1X', industryCode: '3761', scale: 'medium', ownership: 'foreign-invested', cooperation: ['internship-base'] });
+  });
+
   it('JobCandidate.tsv: field terminator +| and row terminator &|\\n keep the multi-line résumé XML in one field', async () => {
     const raw = readFileSync(join(hrDir, 'JobCandidate.tsv'), 'utf8');
     const expectedRows = raw.split('&|\n').filter((r) => r !== '').length;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { RegisterCli } from '../../core/cli/plugin-commands.ts';
 import type { Hub } from '../../core/hub.ts';
 import { VochubError } from '../../core/errors.ts';
-import { isIdentityInstance, SYSTEM_ACTOR } from './index.ts';
+import { isIdentityInstance } from './index.ts';
 import type { IdentityService } from './src/service.ts';
 
 function serviceOf(hub: Hub): IdentityService {
@@ -57,5 +57,4 @@ export const registerCli: RegisterCli = (program: Command, open) => {
         await hub.close();
       }
     });
-  void SYSTEM_ACTOR;
 };

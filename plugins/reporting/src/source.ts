@@ -20,6 +20,23 @@ export async function readMemberRecords(services: HubServices, member: string, c
   return out;
 }
 
+/**
+ * Records of one contract from every member (school–enterprise links live in the enterprise's data as much
+ * as in the school's). Only non-PII fields: the cooperation tables need none, so nothing is decrypted.
+ */
+export async function readGroupRecords(services: HubServices, contract: string): Promise<{ member: string; record: SourceRecordView }[]> {
+  if (!services.contracts.has(contract)) return [];
+  const out: { member: string; record: SourceRecordView }[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await services.store.listRecords({ contract, limit: 1000, after });
+    for (const r of page.items) out.push({ member: r.member, record: { ...r.data, id: String(r.data.id ?? r.key) } });
+    if (!page.next) break;
+    after = page.next;
+  }
+  return out;
+}
+
 /** Reads `extensions.x` style paths. */
 export function pick(record: Record<string, unknown>, path: string): unknown {
   let value: unknown = record;

@@ -3,6 +3,7 @@
 // consistency rules. Summary figures a member declares (plugin config `members.<code>.facts`, or a
 // programme record's extensions) are checked against the detail tables; undeclared ones are computed.
 import { inSchoolDuring, type BuildInput } from './build-input.ts';
+import { buildCooperation } from './cooperation.ts';
 import { IssueCollector } from './issues.ts';
 import { Labeller } from './labels.ts';
 import { pick, readMemberRecords, str, type SourceRecordView } from './source.ts';
@@ -11,9 +12,8 @@ import type { Dataset, DatasetRow, DatasetTable, ReportIssue } from './types.ts'
 export const ZHUANGTAI_RULES = [
   'programmeCount', 'studentCount', 'teacherCount', 'dualQualifiedCount', 'enterpriseCount', 'baseCount',
   'studentProgramme', 'programmeStudents', 'programmeDuplicate', 'baseEnterprise', 'baseProgramme', 'fieldFormats',
+  'internshipStudent', 'cooperationEnterprise',
 ] as const;
-
-const CREDIT_CODE = /^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$/;
 
 function num(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
@@ -49,7 +49,8 @@ export async function buildZhuangtai(input: BuildInput): Promise<{ dataset: Data
   const durationOf = (s: SourceRecordView): number => num(programmeRows.get(String(s.programCode ?? ''))?.row.durationYears) ?? definition.dataset.durationYears ?? 3;
 
   // 在校生
-  const students = (await read('student')).filter((s) => inSchoolDuring(s, year, definition, durationOf));
+  const allStudents = await read('student');
+  const students = allStudents.filter((s) => inSchoolDuring(s, year, definition, durationOf));
   students.sort((a, b) => String(a.studentNumber ?? a.id).localeCompare(String(b.studentNumber ?? b.id)));
   const studentTable: DatasetTable = { name: 'students', keys: [], rows: [] };
   for (const s of students) {
@@ -82,48 +83,24 @@ export async function buildZhuangtai(input: BuildInput): Promise<{ dataset: Data
     for (const code of duplicates) issues.add({ code: 'ZT_PROGRAMME_DUPLICATE', severity: 'error', rule: 'programmeDuplicate', table: 'programmes', field: '专业代码', message: '专业代码重复 / duplicate 专业代码' }, code);
   }
 
-  // 专任教师 (incl. 双师型): staff employed full-time.
+  // 专任教师 (incl. 双师型): staff employed full-time and hired by the last day of the 学年.
   const teacherTable: DatasetTable = { name: 'teachers', keys: [], rows: [] };
-  const staff = (await read('staff')).filter((t) => (str(t.employmentType) ?? 'full-time') === 'full-time' && str(t.status) !== 'inactive');
+  const staff = (await read('staff')).filter((t) => (str(t.employmentType) ?? 'full-time') === 'full-time' && str(t.status) !== 'inactive' && (str(t.hireDate) ?? '') <= year.end);
   staff.sort((a, b) => String(a.staffNumber ?? a.id).localeCompare(String(b.staffNumber ?? b.id)));
   for (const t of staff) {
     const key = str(t.staffNumber) ?? t.id;
     teacherTable.keys.push(key);
-    teacherTable.rows.push({ staffNumber: key, name: str(t.name) ?? null, sex: labels.label('GB2261.1', str(t.sex)) ?? null, title: str(t.title) ?? null, dualQualified: t.dualQualified === true ? '是' : '否', department: str(t.orgId) ?? null });
+    teacherTable.rows.push({ staffNumber: key, name: str(t.name) ?? null, sex: labels.label('GB2261.1', str(t.sex)) ?? null, title: str(t.title) ?? null, dualQualified: t.dualQualified === true ? '是' : '否', department: str(pick(t, 'extensions.department')) ?? str(t.orgId) ?? null });
   }
   const dualCount = teacherTable.rows.filter((r) => r.dualQualified === '是').length;
 
-  // 合作企业 and 实习基地 (organization records of the member; the enterprise contract when the hub has it).
+  // 合作企业 and 实习基地: the school's own lists plus the enterprises and positions its students' internships
+  // and apprenticeships of the 学年 link it to (cooperation.ts; docs/reporting.md).
   const organizations = await read('organization');
-  const enterpriseRecords = [...organizations.filter((o) => o.type === 'enterprise'), ...(await read('enterprise'))];
-  const enterpriseTable: DatasetTable = { name: 'enterprises', keys: [], rows: [] };
-  const enterpriseIds = new Map<string, string>();
-  for (const e of enterpriseRecords) {
-    const key = str(e.code) ?? str(e.creditCode) ?? e.id;
-    if (enterpriseTable.keys.includes(key)) continue;
-    enterpriseIds.set(e.id, key);
-    enterpriseIds.set(key, key);
-    enterpriseTable.keys.push(key);
-    enterpriseTable.rows.push({ creditCode: key, name: str(e.name) ?? null, area: labels.label('GB2260', str(e.areaCode)) ?? null, industry: str(e.industryCode) ?? str(pick(e, 'extensions.industry')) ?? null });
-    if (on('fieldFormats') && !CREDIT_CODE.test(key)) {
-      issues.add({ code: 'ZT_CREDIT_CODE_INVALID', severity: 'error', rule: 'fieldFormats', table: 'enterprises', field: '统一社会信用代码', message: '统一社会信用代码应为18位（GB 32100）/ 统一社会信用代码 must have 18 characters (GB 32100)' }, key);
-    }
-  }
-  const baseTable: DatasetTable = { name: 'bases', keys: [], rows: [] };
-  for (const b of organizations.filter((o) => pick(o, 'extensions.internshipBase') === true)) {
-    const key = str(b.code) ?? b.id;
-    const enterprise = str(b.parentId);
-    const programmes = (pick(b, 'extensions.programmeCodes') as unknown[] | undefined)?.map(String) ?? [];
-    baseTable.keys.push(key);
-    baseTable.rows.push({ code: key, name: str(b.name) ?? null, enterprise: (enterprise && enterpriseIds.get(enterprise)) ?? enterprise ?? null, programmes: programmes.join('、'), studentsReceived: num(pick(b, 'extensions.studentsReceived')) ?? null });
-    if (on('baseEnterprise') && (!enterprise || !enterpriseIds.has(enterprise))) {
-      issues.add({ code: 'ZT_BASE_ENTERPRISE_UNKNOWN', severity: 'error', rule: 'baseEnterprise', table: 'bases', field: '依托企业', message: '实习基地的依托企业不在合作企业表中 / internship bases whose enterprise is not in the enterprises table' }, key);
-    }
-    const unknown = programmes.filter((c) => !programmeRows.has(c));
-    if (on('baseProgramme') && unknown.length > 0) {
-      issues.add({ code: 'ZT_BASE_PROGRAMME_UNKNOWN', severity: 'error', rule: 'baseProgramme', table: 'bases', field: '面向专业', message: '实习基地面向的专业不在专业设置表中 / internship bases serving programmes not in the programmes table' }, `${key}: ${unknown.join(',')}`);
-    }
-  }
+  const { enterprises: enterpriseTable, bases: baseTable } = await buildCooperation({
+    services, member, year, students: allStudents, organizations, ownEnterprises: await read('enterprise'),
+    programmeCodes: new Set(programmeRows.keys()), labels, issues, on,
+  });
 
   // 学校基本信息: declared facts win; the cross-table rules compare them with the detail tables.
   const counts = { programmes: programmeTable.rows.length, students: studentTable.rows.length, teachers: teacherTable.rows.length, dualQualified: dualCount, enterprises: enterpriseTable.rows.length, bases: baseTable.rows.length };

@@ -12,9 +12,19 @@ import { isReportingInstance } from '../index.ts';
 import type { ReportService } from '../src/service.ts';
 
 export const ZHONGZHI = '3133010103';
+/** The demo enterprise member (AdventureWorks HR export and its school-cooperation ledger). */
+export const DEMO_ENTERPRISE = '91330106MA2DEMAW1X';
+
+/** Keeps only the named adapters of a member: tests that bring their own records of a contract. */
+export function onlyAdapters(code: string, names: string[]): (group: GroupFile) => void {
+  return (group) => {
+    const m = group.members.find((x) => x.code === code);
+    if (m) m.adapters = m.adapters.filter((a) => names.includes(a.name));
+  };
+}
 
 export interface GroupFile {
-  members: { code: string; adapters: { config: Record<string, unknown> }[] }[];
+  members: { code: string; adapters: { name: string; config: Record<string, unknown> }[] }[];
   plugins: { name: string; type: string; config: Record<string, unknown> }[];
   hub: Record<string, unknown>;
 }
@@ -32,7 +42,13 @@ export function writeGroupConfig(dir: string, options: { members?: string[]; rep
   const base = dirname(DEMO_CONFIG);
   const absolute = (p: unknown): unknown => (typeof p === 'string' && !isAbsolute(p) ? resolve(base, p) : p);
   group.members = group.members.filter((m) => !options.members || options.members.includes(m.code));
-  for (const m of group.members) for (const a of m.adapters) for (const k of ['path', 'files']) if (k in a.config) a.config[k] = absolute(a.config[k]);
+  for (const m of group.members) {
+    for (const a of m.adapters) {
+      for (const k of ['path', 'files']) if (k in a.config) a.config[k] = absolute(a.config[k]);
+      // hr-file: one file per table.
+      for (const t of (a.config.tables as { file?: string }[] | undefined) ?? []) t.file = absolute(t.file) as string;
+    }
+  }
   options.patch?.(group);
   const reporting = group.plugins.find((p) => p.type === 'reporting')!;
   reporting.config.schedules = [];

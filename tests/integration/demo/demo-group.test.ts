@@ -45,16 +45,21 @@ function expectedFromSources() {
   const damage = JSON.parse(readFileSync(join(demo, 'data/zhongzhi-roster/roster.csv.damage.json'), 'utf8')) as { line: number; code: string | null; severity: string | null }[];
   const rosterRows = readFileSync(join(demo, 'data/zhongzhi-roster/roster.csv')).toString('latin1').split('\r\n').slice(1).filter((l) => l.replace(/,/g, '').trim() !== '').length;
   const rejected = damage.filter((d) => d.severity === 'error').length;
+  const lines = (file: string): number => readFileSync(join(demo, 'data', file), 'utf8').split(/\r?\n/).slice(1).filter((l) => l !== '').length;
   return {
     edfiStudents: count('edfi-grand-bend/Student.xml', 'Student'),
     edfiStaff: count('edfi-grand-bend/StaffAssociation.xml', 'Staff'),
     edfiSections: count('edfi-grand-bend/MasterSchedule.xml', 'Section'),
     rosterStudents: rosterRows - rejected,
     rosterProblems: damage.filter((d) => d.code !== null).map((d) => d.code!).sort(),
+    // Synthetic school–enterprise data (scripts/generate-demo-partners.ts): one record per data line.
+    staff: lines('zhongzhi-staff/staff.csv'),
+    internships: lines('enterprise-internships/internships.csv'),
   };
 }
 
-describe('demo group, as a new user runs it', () => {
+// Each test spawns several real `vochub` processes: slow on a loaded 2-core machine, not a timing claim.
+describe('demo group, as a new user runs it', { timeout: 240_000 }, () => {
   it('npm start: ready, imports exactly the source counts, scoped and masked API, re-import changes nothing', async () => {
     const data = tempDir();
     const env = { VOCHUB_DATA: data, PORT: '0', VOCHUB_LOG_LEVEL: 'warn' };
@@ -79,11 +84,13 @@ describe('demo group, as a new user runs it', () => {
     expect(byCode['3133010103']!.records.student).toBe(expected.rosterStudents);
     expect(Object.keys(byCode['3133010103']!.problems).sort()).toEqual(expected.rosterProblems);
     expect(byCode['4133010102']!.records.student).toBeGreaterThan(0);
+    expect(byCode['3133010103']!.records.staff).toBe(expected.staff);
+    expect(byCode['91330106MA2DEMAW1X']!.records.internship).toBe(expected.internships);
 
     // Operators can test every adapter's source and see what it offers.
     const checked = vochub(['adapters', 'check'], env);
     expect(checked.status, checked.stdout).toBe(0);
-    expect(checked.stdout.match(/^正常 ok/gm)).toHaveLength(5);
+    expect(checked.stdout.match(/^正常 ok/gm)).toHaveLength(7);
     const offered = JSON.parse(vochub(['adapters', 'discover', '--json', '-m', '4133010101'], env).stdout) as Record<string, { name: string; contract?: string; count?: number }[]>;
     expect(offered['4133010101/sis-edfi']!.find((e) => e.name === 'Student.xml#Student')).toMatchObject({ contract: 'student', count: 960 });
 
@@ -120,6 +127,14 @@ describe('demo group, as a new user runs it', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/sis-edfi: succeeded .*inserted=0 .*updated=0 .*unchanged=\d+ .*deleted=0/);
     expect(stats(env)).toEqual(s);
+
+    // One command for the status-data target: all six tables of the 中职 school filled, every rule passing.
+    const report = vochub(['reports', 'generate', 'zhuangtai', '--year', '2024-2025', '--member', '3133010103', '--json'], env);
+    expect(report.status, report.stderr).toBe(0);
+    const [run] = JSON.parse(report.stdout) as { status: string; counts: Record<string, number>; issues: { code: string }[] }[];
+    expect(run!.issues).toEqual([]);
+    expect(run!.status).toBe('awaiting-approval');
+    for (const table of ['school', 'programmes', 'students', 'teachers', 'enterprises', 'bases']) expect(run!.counts[table], table).toBeGreaterThan(0);
   });
 
   it('SIGKILL in the middle of an import, then start again: same counts, no loss, no duplicates', async () => {
@@ -129,7 +144,7 @@ describe('demo group, as a new user runs it', () => {
     expect(gen.status, gen.stderr).toBe(0);
     const config = readFileSync(join(demo, 'vochub.yaml'), 'utf8');
     // One member, the roster adapter pointed at the big file, small batches so the kill lands mid-run.
-    const roster = config.slice(config.indexOf('  # A 中职 school'), config.indexOf('  # An enterprise member'));
+    const roster = config.slice(config.indexOf('  # A 中职 school'), config.indexOf('      # 教职工名册'));
     writeFileSync(
       join(work, 'vochub.yaml'),
       `group: { code: KILL-TEST, name: 测试集团 }\nmembers:\n${roster.replace('files: data/zhongzhi-roster/roster.csv', `files: roster.csv\n          batchSize: 500`).replace('plugins: []', '')}`,
