@@ -63,10 +63,6 @@ const USER_KNOWN = new Set([
   'sourcedid', 'status', 'datelastmodified', 'enableduser', 'orgsourcedids', 'role', 'username', 'userids', 'givenname', 'familyname',
   'middlename', 'identifier', 'email', 'sms', 'phone', 'agentsourcedids', 'grades', 'primaryorgsourcedid',
 ]);
-const ROLE_KNOWN = new Set([
-  'sourcedid', 'status', 'datelastmodified', 'usersourcedid', 'roletype', 'role', 'begindate', 'enddate', 'orgsourcedid',
-  'userprofilesourcedid', 'rolestartdate', 'roleenddate', 'isprimary', 'sessionsourcedid', 'grade',
-]);
 const DEMO_KNOWN = new Set(['sourcedid', 'usersourcedid', 'status', 'datelastmodified', 'sex', 'birthdate']);
 
 export const PEOPLE_COLUMNS: Record<string, string> = {

@@ -172,7 +172,7 @@ export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): 
       reply.header('cache-control', 'no-store');
       reply.header('x-content-type-options', 'nosniff');
     });
-    await registerApiRoutes(api, hub, metrics);
+    await registerApiRoutes(api, hub);
     // Capability plugins: each an encapsulated child under its own prefix, behind the same authentication.
     const kit = routeKit(hub);
     for (const plugin of hub.plugins ?? []) {

@@ -8,7 +8,6 @@ import type { Permission, Principal, Role } from '../security/types.ts';
 import type { ContractInfo } from '../contracts/types.ts';
 import type { StoredProblem } from '../store/types.ts';
 import { principalOf, requirePermission } from './auth.ts';
-import type { ApiMetrics } from './metrics.ts';
 import { apiError } from './problem.ts';
 import type { HubContext } from './types.ts';
 import {
@@ -109,7 +108,7 @@ function pageOf(ref: string) {
   return { type: 'object', properties: { items: { type: 'array', items: { $ref: `${ref}#` } }, next: { type: 'string' } } } as const;
 }
 
-export async function registerApiRoutes(api: FastifyInstance, hub: HubContext, metrics: ApiMetrics): Promise<void> {
+export async function registerApiRoutes(api: FastifyInstance, hub: HubContext): Promise<void> {
   for (const schema of SCHEMAS) api.addSchema(schema);
   const { store, vault, contracts } = hub;
   const union = piiFieldUnion(contracts);

@@ -25,7 +25,6 @@ export interface LoadContractsOptions {
 }
 
 export const CONTRACT_FILE = /^([a-z][a-z0-9-]*)\.v(\d+)\.schema\.json$/;
-const ID_PATTERN = /^urn:vochub:contract:([a-z][a-z0-9-]*):(\d+)$/;
 
 export function defaultContractsDir(): string {
   return fileURLToPath(new URL('../../contracts/', import.meta.url));

@@ -11,8 +11,8 @@ import type { StoredRecord, Store } from '../../../core/store/types.ts';
 import { IdentityDb, newGoldenId, refKey, type LinkRow, type RecordRef } from './db.ts';
 import { matchRecords, type LinkMethod, type MatchResult } from './engine.ts';
 import { featuresOf, firstChar, unorderedDate, type MatchInput, type PersonFeatures } from './features.ts';
-import { DEFAULT_SURVIVORSHIP, survive, type SurvivorSource, type SurvivorshipRule } from './survivorship.ts';
-import { DEFAULT_THRESHOLDS, Scorer, type MatchThresholds, type MatchWeights } from './weights.ts';
+import { survive, type SurvivorSource, type SurvivorshipRule } from './survivorship.ts';
+import { Scorer, type MatchThresholds, type MatchWeights } from './weights.ts';
 
 export const IDENTITY_AUDIT = {
   match: 'identity.match',
