@@ -92,7 +92,9 @@ async function cliImport(dir: string, configFile: string, nodeArgs: string[]): P
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const r = JSON.parse(readFileSync(report, 'utf8')) as { vmHwmKiB: number; cpuSeconds: number };
+  const r = JSON.parse(readFileSync(report, 'utf8')) as { vmHwmKiB: number; cpuSeconds: number; samples?: unknown[] };
+  // VOCHUB_BENCH_SAMPLE_MS=2000: the child's memory every 2 s (main thread's heap; RSS is the whole process).
+  if (process.env.VOCHUB_BENCH_SAMPLE_MS) for (const s of r.samples ?? []) console.log(JSON.stringify(s));
   return { t: { wall, cpu: r.cpuSeconds }, peakRssKiB: r.vmHwmKiB, output: output.trim(), code };
 }
 
@@ -104,7 +106,8 @@ export async function runRosterBench(rows: number, log: (line: string) => void =
     const floor = await timed(() => rawScan(file));
     const configFile = join(dir, 'vochub.yaml');
     writeFileSync(configFile, groupConfig(file));
-    const run = await cliImport(dir, configFile, []);
+    // VOCHUB_BENCH_NODE_ARGS: extra node flags for the child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the import.
+    const run = await cliImport(dir, configFile, (process.env.VOCHUB_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''));
     log(`roster import: ${rows.toLocaleString('en-US')} rows, GBK CSV (${(readFileSync(file).length / 2 ** 20).toFixed(0)} MiB), \`vochub import\` as a child process, fresh SQLite store`);
     log(`  floor: decode + split rows/fields       ${secs(floor.t.wall).padStart(9)} wall ${secs(floor.t.cpu).padStart(9)} cpu  ${rate(floor.result.rows - 1, floor.t.wall)} wall`);
     log(`  vochub import                           ${secs(run.t.wall).padStart(9)} wall ${secs(run.t.cpu).padStart(9)} cpu  ${rate(rows, run.t.wall)} wall, ${rate(rows, run.t.cpu)} cpu`);

@@ -4,7 +4,7 @@
 import type { Problem } from '../errors.ts';
 import type { ContractRegistry } from '../contracts/types.ts';
 import type { SourceRecord } from '../plugins/types.ts';
-import type { PiiVault } from '../security/types.ts';
+import type { PiiVault, ProtectedRecord } from '../security/types.ts';
 import type { ImportCounts, Store, StoredRecordInput } from '../store/types.ts';
 import { cleanRecord, type CleaningRule } from './clean.ts';
 
@@ -36,9 +36,24 @@ interface Prepared {
   input?: StoredRecordInput;
 }
 
-/** Clean, validate and protect: pure CPU work, done before the write transaction opens. */
-export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prepared: Prepared[]; problems: Problem[]; originals: (string | undefined)[]; cleaning: BatchOutcome['cleaning'] } {
-  const prepared: Prepared[] = [];
+/**
+ * What clean → validate → protect made of one record, by its index in the batch. Deliberately small
+ * and plain: a worker thread prepares batches and posts these back (core/pipeline/prepare-worker.ts);
+ * member, contract, key and provenance are added on the writing side from the source record it kept.
+ */
+export type PreparedItem = { i: number; op: 'delete' } | { i: number; op: 'upsert'; p: ProtectedRecord };
+
+export interface PreparedRecords {
+  items: PreparedItem[];
+  problems: Problem[];
+  /** One encrypted original per problem (problems[i] pairs with originals[i]). */
+  originals: (string | undefined)[];
+  cleaning: BatchOutcome['cleaning'];
+}
+
+/** Clean, validate and protect: pure CPU work, no store and no run context (so it can run in a worker). */
+export function prepareRecords(env: { contracts: ContractRegistry; vault: PiiVault }, records: SourceRecord[]): PreparedRecords {
+  const items: PreparedItem[] = [];
   const problems: Problem[] = [];
   const originals: (string | undefined)[] = [];
   const cleaning: BatchOutcome['cleaning'] = {};
@@ -46,25 +61,26 @@ export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prep
   const reject = (source: SourceRecord, problem: Problem): void => {
     problems.push({ file: source.location?.file, line: source.location?.line, sheet: source.location?.sheet, contract: source.contract, key: source.key, ...problem });
     // The original row is kept (encrypted: it may hold PII) so an operator can fix and replay it.
-    originals.push(ctx.vault.encryptText(JSON.stringify(source)));
+    originals.push(env.vault.encryptText(JSON.stringify(source)));
   };
 
-  for (const source of records) {
-    if (!ctx.contracts.has(source.contract)) {
+  for (let i = 0; i < records.length; i++) {
+    const source = records[i]!;
+    if (!env.contracts.has(source.contract)) {
       reject(source, { code: 'CONTRACT_UNKNOWN', severity: 'error', message: `未知契约 / unknown contract ${source.contract}` });
       continue;
     }
     if (source.op === 'delete') {
-      prepared.push({ kind: 'delete', source });
+      items.push({ i, op: 'delete' });
       continue;
     }
     const cleaned = cleanRecord({ ...source.data, id: source.key }, { contract: source.contract });
-    for (const [rule, n] of Object.entries(cleaned.changes)) cleaning[rule as CleaningRule] = (cleaning[rule as CleaningRule] ?? 0) + (n ?? 0);
+    for (const rule in cleaned.changes) cleaning[rule] = (cleaning[rule] ?? 0) + (cleaned.changes[rule] ?? 0);
     if (cleaned.problems.length > 0) {
       for (const p of cleaned.problems) reject(source, { ...p, column: p.field ? source.columns?.[p.field.split('/')[0]!] : undefined });
       continue;
     }
-    const result = ctx.contracts.validate(source.contract, cleaned.data);
+    const result = env.contracts.validate(source.contract, cleaned.data);
     if (!result.ok) {
       // One problem per failing field, each pointing at its source column: the operator fixes cells, not JSON.
       for (const e of result.errors) {
@@ -73,25 +89,32 @@ export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prep
       }
       continue;
     }
-    const info = ctx.contracts.get(source.contract);
-    const protectedRecord = ctx.vault.protect(info, cleaned.data);
-    prepared.push({
-      kind: 'upsert',
-      source,
-      input: {
-        member: ctx.member,
-        contract: source.contract,
-        key: source.key,
-        aliases: source.aliases,
-        data: protectedRecord.data,
-        pii: protectedRecord.pii,
-        lookup: protectedRecord.lookup,
-        hash: protectedRecord.hash,
-        provenance: { adapter: ctx.adapter, runId: ctx.runId, file: source.location?.file, line: source.location?.line },
-      },
-    });
+    items.push({ i, op: 'upsert', p: env.vault.protect(env.contracts.get(source.contract), cleaned.data) });
   }
-  // `reject` pushes one original per problem, so problems[i] pairs with originals[i].
+  return { items, problems, originals, cleaning };
+}
+
+function storedInput(ctx: BatchContext, source: SourceRecord, p: ProtectedRecord): StoredRecordInput {
+  return {
+    member: ctx.member,
+    contract: source.contract,
+    key: source.key,
+    aliases: source.aliases,
+    data: p.data,
+    pii: p.pii,
+    lookup: p.lookup,
+    hash: p.hash,
+    provenance: { adapter: ctx.adapter, runId: ctx.runId, file: source.location?.file, line: source.location?.line },
+  };
+}
+
+/** Clean, validate and protect: pure CPU work, done before the write transaction opens. */
+export function prepareBatch(ctx: BatchContext, records: SourceRecord[]): { prepared: Prepared[]; problems: Problem[]; originals: (string | undefined)[]; cleaning: BatchOutcome['cleaning'] } {
+  const { items, problems, originals, cleaning } = prepareRecords(ctx, records);
+  const prepared = items.map((item): Prepared => {
+    const source = records[item.i]!;
+    return item.op === 'delete' ? { kind: 'delete', source } : { kind: 'upsert', source, input: storedInput(ctx, source, item.p) };
+  });
   return { prepared, problems, originals, cleaning };
 }
 
@@ -101,29 +124,44 @@ export function emptyCounts(): ImportCounts {
 
 /** Writes one batch (records, problems, counts, checkpoint) in one transaction. */
 export async function commitBatch(ctx: BatchContext, batch: BatchInput, checkpointOwner?: { member: string; adapter: string }): Promise<BatchOutcome> {
-  const { prepared, problems, originals, cleaning } = prepareBatch(ctx, batch.records);
+  return writePreparedBatch(ctx, batch, prepareRecords(ctx, batch.records), checkpointOwner);
+}
+
+/**
+ * The write half of commitBatch: the batch's records as prepared by prepareRecords (here or in a
+ * worker), its problems, counts and checkpoint, in ONE store transaction.
+ */
+export async function writePreparedBatch(
+  ctx: BatchContext,
+  batch: BatchInput,
+  prepared: PreparedRecords,
+  checkpointOwner?: { member: string; adapter: string },
+): Promise<BatchOutcome> {
+  const { items, problems, originals, cleaning } = prepared;
+  const records = batch.records;
   // Problems the adapter found (unparseable rows) have no original record to keep.
   // A problem's value may be an ID number or a phone: encrypted at rest like every other PII.
   const allProblems = [...batch.problems, ...problems].map((p) => (p.value === undefined ? p : { ...p, value: ctx.vault.encryptText(p.value) }));
   const allOriginals: (string | undefined)[] = [...batch.problems.map(() => undefined), ...originals];
   const counts = emptyCounts();
-  counts.read = batch.read ?? batch.records.length + batch.problems.filter((p) => p.severity === 'error').length;
+  counts.read = batch.read ?? records.length + batch.problems.filter((p) => p.severity === 'error').length;
   await ctx.store.transaction((tx) => {
     // The PostgreSQL store may run this body more than once (see core/store/postgres-tx.ts): only the
     // last run counts, so the counts start from zero on every run.
     counts.inserted = counts.updated = counts.unchanged = counts.deleted = 0;
-    for (const item of prepared) {
-      if (item.kind === 'delete') {
-        const outcome = tx.remove(ctx.member, item.source.contract, item.source.key, {
+    for (const item of items) {
+      const source = records[item.i]!;
+      if (item.op === 'delete') {
+        const outcome = tx.remove(ctx.member, source.contract, source.key, {
           adapter: ctx.adapter,
           runId: ctx.runId,
-          file: item.source.location?.file,
-          line: item.source.location?.line,
+          file: source.location?.file,
+          line: source.location?.line,
         });
         if (outcome === 'deleted') counts.deleted++;
         continue;
       }
-      const outcome = tx.upsert(item.input!);
+      const outcome = tx.upsert(storedInput(ctx, source, item.p));
       if (outcome === 'inserted') counts.inserted++;
       else if (outcome === 'updated') counts.updated++;
       else if (outcome === 'unchanged') counts.unchanged++;

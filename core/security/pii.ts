@@ -91,7 +91,10 @@ function subKeyBytes(master: Buffer, purpose: string): Buffer {
 }
 
 function subKey(master: Buffer, purpose: string): KeyObject {
-  return createSecretKey(subKeyBytes(master, purpose));
+  const bytes = subKeyBytes(master, purpose);
+  const key = createSecretKey(bytes);
+  bytes.fill(0);
+  return key;
 }
 
 const SHA256_BLOCK = 64;
@@ -262,12 +265,12 @@ class AesGcmVault implements PiiVault {
   private readonly ivPool = Buffer.alloc(IV_BYTES * 4096);
   private ivPos = this.ivPool.length;
 
-  constructor(master: Buffer, source: MasterKeySource) {
+  constructor(keys: VaultSubKeys, source: MasterKeySource) {
     this.source = source;
-    this.encKey = subKey(master, 'encryption');
-    this.lookupKey = new FastHmac(subKeyBytes(master, 'lookup'));
-    this.hashKey = new FastHmac(subKeyBytes(master, 'content-hash'));
-    master.fill(0);
+    this.encKey = keys.encryption;
+    this.lookupKey = new FastHmac(keys.lookup.export());
+    this.hashKey = new FastHmac(keys.contentHash.export());
+    subKeysOf.set(this, keys);
   }
 
   private plan(contract: ContractInfo): ContractPlan {
@@ -368,8 +371,38 @@ class AesGcmVault implements PiiVault {
   }
 }
 
+/**
+ * The vault's derived sub-keys (HKDF of the master key, one per purpose) as KeyObjects: what a worker
+ * thread of the same process needs to open an equal vault (KeyObjects cross `postMessage`/`workerData`
+ * without ever becoming a string). The master key itself is zeroed once these are derived.
+ */
+export interface VaultSubKeys {
+  encryption: KeyObject;
+  lookup: KeyObject;
+  contentHash: KeyObject;
+}
+
+// Module-private: only code that imports this module on purpose (the import pipeline's worker) can get them.
+const subKeysOf = new WeakMap<AesGcmVault, VaultSubKeys>();
+
+function deriveSubKeys(master: Buffer): VaultSubKeys {
+  const keys = { encryption: subKey(master, 'encryption'), lookup: subKey(master, 'lookup'), contentHash: subKey(master, 'content-hash') };
+  master.fill(0);
+  return keys;
+}
+
 /** Opens the PII vault. Throws MASTER_KEY_MISSING / MASTER_KEY_INVALID: the hub must not start without its key. */
 export function loadVault(options: LoadVaultOptions = {}): PiiVault & { readonly source: MasterKeySource } {
   const { key, source } = resolveMasterKey(options);
-  return new AesGcmVault(key, source);
+  return new AesGcmVault(deriveSubKeys(key), source);
+}
+
+/** The sub-keys of a vault opened by loadVault, for a worker thread; undefined for any other PiiVault. */
+export function vaultSubKeys(vault: PiiVault): VaultSubKeys | undefined {
+  return vault instanceof AesGcmVault ? subKeysOf.get(vault) : undefined;
+}
+
+/** A vault equal to the one the sub-keys came from (same ciphertext keys, lookups and content hashes). Worker threads only. */
+export function vaultFromSubKeys(keys: VaultSubKeys, source: MasterKeySource): PiiVault {
+  return new AesGcmVault(keys, source);
 }

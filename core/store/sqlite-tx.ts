@@ -12,6 +12,14 @@ type Statement = Database.Statement<unknown[], unknown>;
 
 /** Pending lookups that trigger a merge at the end of a transaction: bounds the unindexed scan in findByLookup. */
 export const LOOKUP_MERGE_THRESHOLD = 20_000;
+/**
+ * …or this share of the lookups already merged, whichever is larger. A merge of m sorted entries into
+ * an index of n entries rewrites ~min(m, n/200) pages: with a fixed threshold a 1M-row import (3M
+ * lookups) merged 150 times and rewrote most of the growing index each time (quadratic; ~4 GB of WAL).
+ * Growing the threshold with the index makes the merges geometric (~10 for 3M lookups), at the price
+ * of a pending heap of up to a quarter of the index that findByLookup scans unindexed meanwhile.
+ */
+export const LOOKUP_MERGE_SHARE = 0.25;
 
 /** [id, key, hash, version, deleted, touched_run] of a record, read in raw (array) mode to save an object per row. */
 type RecordHead = [number, string, string, number, number, string | null];
@@ -33,11 +41,16 @@ export class SqliteTransaction implements StoreTransaction {
   readonly #upsertAlias: Statement;
   readonly #deleteLookups: Statement;
   readonly #selectLookups: Statement;
-  readonly #insertPendingLookup: Statement;
+  /** INSERT of n pending lookups in one statement, by n (prepared on first use). */
+  readonly #insertPendingLookups: Statement[] = [];
+  readonly #lookupArgs: unknown[] = [];
+  readonly #db: Database.Database;
   readonly #mergeLookups: Statement;
   readonly #clearPendingLookups: Statement;
   /** Pending lookups since the last merge; approximate (a rolled-back batch still counts), only a trigger. */
   #pendingLookups: number;
+  /** Approximate rows in record_lookups (max id at open, plus what merges added): sizes the merge threshold. */
+  #mergedLookups: number;
   readonly #insertProblem: Statement;
   readonly #addCounts: Statement;
   readonly #setCheckpoint: Statement;
@@ -68,9 +81,7 @@ export class SqliteTransaction implements StoreTransaction {
     );
     this.#deleteLookups = db.prepare('DELETE FROM record_lookups WHERE contract = ? AND member = ? AND key = ?');
     this.#selectLookups = db.prepare('SELECT kind, hash FROM record_lookups WHERE contract = ? AND member = ? AND key = ?').raw(true);
-    this.#insertPendingLookup = db.prepare(
-      'INSERT INTO record_lookups_pending (contract, member, key, kind, hash, bucket, version) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+    this.#db = db;
     // Bucket order turns the index maintenance into one forward pass; the join drops entries whose
     // record has moved on to a newer version since. (`WHERE true`: SQLite needs a WHERE before an
     // upsert clause on INSERT … SELECT to parse it.)
@@ -83,6 +94,7 @@ export class SqliteTransaction implements StoreTransaction {
     );
     this.#clearPendingLookups = db.prepare('DELETE FROM record_lookups_pending');
     this.#pendingLookups = (db.prepare('SELECT count(*) FROM record_lookups_pending').pluck(true).get() as number) ?? 0;
+    this.#mergedLookups = (db.prepare('SELECT max(id) FROM record_lookups').pluck(true).get() as number | null) ?? 0;
     this.#insertProblem = db.prepare(
       `INSERT INTO problems (member, adapter, run_id, code, severity, message, file, line, "column", sheet, field, contract, key, value,
        original, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)`,
@@ -99,7 +111,7 @@ export class SqliteTransaction implements StoreTransaction {
     // failing with SQLITE_BUSY when a read transaction tries to upgrade.
     const tx = db.transaction((fn: (tx: StoreTransaction) => unknown) => {
       const result = fn(this);
-      if (this.#pendingLookups >= LOOKUP_MERGE_THRESHOLD) this.#flushLookups();
+      if (this.#pendingLookups >= Math.max(LOOKUP_MERGE_THRESHOLD, this.#mergedLookups * LOOKUP_MERGE_SHARE)) this.#flushLookups();
       return result;
     });
     this.#run = tx.immediate.bind(tx);
@@ -107,7 +119,7 @@ export class SqliteTransaction implements StoreTransaction {
 
   /** Merges pending lookups into the indexed table; call inside a transaction. */
   #flushLookups(): void {
-    this.#mergeLookups.run();
+    this.#mergedLookups += this.#mergeLookups.run().changes;
     this.#clearPendingLookups.run();
     this.#pendingLookups = 0;
   }
@@ -203,13 +215,24 @@ export class SqliteTransaction implements StoreTransaction {
       }
     }
     if (lookup === undefined) return;
+    // All lookups of a record in one statement (a student has three: ID number, phone, e-mail): one
+    // native call instead of three.
+    const args = this.#lookupArgs;
+    args.length = 0;
     for (const kind in lookup) {
       const hash = lookup[kind];
-      if (typeof hash === 'string') {
-        this.#insertPendingLookup.run(contract, member, key, kind, hash, lookupBucket(kind, hash), version);
-        this.#pendingLookups++;
-      }
+      if (typeof hash === 'string') args.push(contract, member, key, kind, hash, lookupBucket(kind, hash), version);
     }
+    const rows = args.length / 7;
+    if (rows === 0) return;
+    let insert = this.#insertPendingLookups[rows];
+    if (insert === undefined) {
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+      insert = this.#db.prepare(`INSERT INTO record_lookups_pending (contract, member, key, kind, hash, bucket, version) VALUES ${values}`);
+      this.#insertPendingLookups[rows] = insert;
+    }
+    insert.run(args);
+    this.#pendingLookups += rows;
   }
 
   remove(member: string, contract: string, key: string, provenance: RecordProvenance): UpsertOutcome {
