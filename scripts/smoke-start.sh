@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
-port=${SMOKE_PORT:-18080}
+# A free port unless one is given: another hub on the machine must not fail the smoke test.
+port=${SMOKE_PORT:-$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")}
 log="$data/start.log"
 VOCHUB_DATA="$data" PORT="$port" npm start >"$log" 2>&1 &
 pid=$!
