@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import ExcelJS from 'exceljs';
 import { excelSerialTime, excelSerialToDate } from './dates.ts';
 import { TableAssembler, type DelimitedItem, type TableOptions } from './table.ts';
+import { MergeFiller, readMergedRanges } from './xlsx-merges.ts';
 
 export type { DelimitedItem } from './table.ts';
 
@@ -70,6 +71,7 @@ export async function* readWorkbookBatches(file: string, options: WorkbookOption
   const displayName = options.displayName ?? basename(file);
   const textColumns = new Set(options.textColumns ?? []);
   // External entities and DTDs: exceljs parses with saxes, which does not resolve them.
+  const merges = await readMergedRanges(file);
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(file, {
     sharedStrings: 'cache',
     styles: 'cache',
@@ -132,18 +134,29 @@ export async function* readWorkbookBatches(file: string, options: WorkbookOption
       return String(value);
     };
 
+    const filler = new MergeFiller(merges.get(worksheet.name) ?? []);
     for await (const row of worksheet) {
       const cells: string[] = [];
       row.eachCell({ includeEmpty: false }, (cell, column) => {
         while (cells.length < column - 1) cells.push('');
         cells[column - 1] = cellText(cell as unknown as CellLike, column, row.number);
       });
+      filler.apply(row.number, cells);
       table.record(cells, row.number);
       if (table.out.length >= 1000) {
         yield table.out;
         table.out = [];
       }
       if (table.fatal) break;
+    }
+    if (filler.used.size > 0) {
+      const refs = [...filler.used].map((r) => r.ref);
+      table.problem(
+        'XLSX_MERGED_CELLS_FILLED',
+        'warning',
+        `合并单元格已按左上角的值填充到每一行（${refs.length} 个区域：${refs.slice(0, 10).join(', ')}${refs.length > 10 ? ' …' : ''}）/ merged cells were filled with their top-left value on every row (${refs.length} ranges)`,
+        { line: [...filler.used][0]!.top },
+      );
     }
     table.finish();
     if (table.out.length > 0) yield table.out;

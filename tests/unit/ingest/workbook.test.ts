@@ -47,3 +47,41 @@ describe('XLSX workbooks', () => {
     expect(classifyNumberFormat('General')).toBe('number');
   });
 });
+
+describe('merged cells', () => {
+  it('fills a merged 班级 over several rows with its top-left value and says so, instead of dropping it', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('学生名单');
+    sheet.addRow(['学号', '姓名', '班级']);
+    sheet.addRow(['2023001', '王小明', '机电2301']);
+    sheet.addRow(['2023002', '李晓红', null]);
+    sheet.addRow(['2023003', '张伟', null]);
+    sheet.addRow(['2023004', '赵敏', '数控2301']);
+    sheet.addRow(['2023005', '钱多', null]);
+    sheet.mergeCells('C2:C4');
+    sheet.mergeCells('C5:C6');
+    const file = join(mkdtempSync(join(tmpdir(), 'vochub-merged-')), 'merged.xlsx');
+    await workbook.xlsx.writeFile(file);
+
+    const { rows, problems } = await collect(readWorkbook(file));
+    expect(rows.map((r) => [r.line, r.values['学号'], r.values['班级']])).toEqual([
+      [2, '2023001', '机电2301'],
+      [3, '2023002', '机电2301'],
+      [4, '2023003', '机电2301'],
+      [5, '2023004', '数控2301'],
+      [6, '2023005', '数控2301'],
+    ]);
+    expect(problems).toEqual([expect.objectContaining({ code: 'XLSX_MERGED_CELLS_FILLED', severity: 'warning', line: 2 })]);
+    expect(problems[0]!.message).toContain('C2:C4');
+  });
+
+  it('leaves a workbook without merges unchanged and silent', async () => {
+    const workbook = new ExcelJS.Workbook();
+    workbook.addWorksheet('名单').addRows([['学号', '班级'], ['1', '甲'], ['2', '乙']]);
+    const file = join(mkdtempSync(join(tmpdir(), 'vochub-nomerge-')), 'plain.xlsx');
+    await workbook.xlsx.writeFile(file);
+    const { rows, problems } = await collect(readWorkbook(file));
+    expect(rows.map((r) => r.values['班级'])).toEqual(['甲', '乙']);
+    expect(problems).toEqual([]);
+  });
+});
