@@ -10,7 +10,7 @@ export const fixture = (name: string): string => join(fixturesDir, name);
 
 export async function collect(items: AsyncIterable<DelimitedItem>) {
   const rows: { line: number; values: Record<string, string>; sheet?: string; cells?: string[] }[] = [];
-  const problems: { code: string; severity: string; line?: number; column?: string | number; value?: string }[] = [];
+  const problems: { code: string; severity: string; message: string; line?: number; column?: string | number; value?: string }[] = [];
   const metas: { encoding: string; columns: string[]; sheet?: string }[] = [];
   for await (const item of items) {
     if (item.kind === 'row') rows.push(item.row);
