@@ -51,7 +51,15 @@ export interface BuildApiOptions {
 
 export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): Promise<FastifyInstance> {
   const app = fastify({
-    loggerInstance: hub.logger.child({ module: 'api' }),
+    // Request logs carry the path only: query strings hold CAS tickets, OAuth codes and filter values.
+    loggerInstance: hub.logger.child(
+      { module: 'api' },
+      {
+        serializers: {
+          req: (req: { method?: string; url?: string; id?: string }) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
+        },
+      },
+    ),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Request logs carry method, url, status and timing only: fastify's default serializers print no
     // headers, so Authorization / X-Api-Key never reach the log (core/logger.ts redacts them besides).
@@ -180,6 +188,13 @@ export async function buildApi(hub: HubContext, options: BuildApiOptions = {}): 
       await api.register(async (scope) => plugin.instance.routes!(scope, kit), { prefix: plugin.prefix });
     }
   }, { prefix: '/api/v1' });
+
+  // Public protocol endpoints of capability plugins (SSO: /.well-known/openid-configuration, /oidc/*, /cas/*):
+  // each an encapsulated child at the root, outside the API-key scope above. The plugin authenticates its own callers.
+  for (const plugin of hub.plugins ?? []) {
+    if (!plugin.instance.publicRoutes) continue;
+    await app.register(async (scope) => plugin.instance.publicRoutes!(scope));
+  }
 
   return app;
 }

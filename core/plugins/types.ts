@@ -145,6 +145,10 @@ export interface PluginInstance {
   write?(records: SourceRecord[]): Promise<{ problems: Problem[] }>;
   /** HTTP routes, registered as an encapsulated fastify plugin under /api/v1<manifest.provides.routes>. */
   routes?(app: FastifyInstance, kit: RouteKit): Promise<void>;
+  /** PUBLIC HTTP routes at the server root, WITHOUT API-key authentication, registered as an encapsulated
+   * child with no prefix (the plugin names its own paths, e.g. /.well-known/…, /cas/…). Only for protocol
+   * endpoints that must be reachable by browsers and relying parties (SSO); everything else goes in `routes`. */
+  publicRoutes?(app: FastifyInstance): Promise<void>;
 }
 
 export type PluginFactory<C = Record<string, unknown>> = (context: PluginContext<C>) => PluginInstance | Promise<PluginInstance>;

@@ -26,3 +26,12 @@ it('logs requests without API keys or revealed PII', async () => {
   expect(log).not.toContain('11010120050901109X');
   expect(log).not.toContain('冯小雨');
 });
+
+it('logs request paths without their query strings (tickets, codes and filter values stay out)', async () => {
+  const key = await t.key('reader', MEMBER_A);
+  await t.app.inject({ url: '/api/v1/records/student?member=4133010001&after=c2VjcmV0LWN1cnNvcg&ticket=ST-abcdef123456', headers: bearer(key) });
+  const log = lines.join('');
+  expect(log).toContain('"url":"/api/v1/records/student"');
+  expect(log).not.toContain('ST-abcdef123456');
+  expect(log).not.toContain('c2VjcmV0LWN1cnNvcg');
+});
