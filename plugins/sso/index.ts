@@ -5,7 +5,7 @@ import { VochubError } from '../../core/errors.ts';
 import type { PluginFactory, PluginInstance } from '../../core/plugins/types.ts';
 import { createCas, type CasService } from './src/cas.ts';
 import { loadTestDirectory } from './src/directory.ts';
-import { createOidc, type OidcClientConfig } from './src/oidc.ts';
+import type { OidcClientConfig } from './src/oidc.ts';
 
 export interface SsoConfig {
   issuer: string;
@@ -22,14 +22,19 @@ const factory: PluginFactory<SsoConfig> = async (ctx): Promise<PluginInstance> =
     throw new VochubError('SSO_ISSUER_INVALID', '签发者不得以 / 结尾 / issuer must not end with a slash (it is compared exactly)', { status: 400 });
   }
   const cas = createCas({ authenticator, services: ctx.config.cas?.services ?? [], ticketTtlSeconds: ctx.config.cas?.ticketTtlSeconds });
-  const oidc = await createOidc({
-    issuer,
-    authenticator,
-    clients: ctx.config.oidc?.clients ?? [],
-    jwks: ctx.config.oidc?.jwks,
-    cookieKeys: ctx.config.oidc?.cookieKeys,
-    dataDir: ctx.dataDir,
-  });
+  // oidc-provider is loaded only where the protocol is served (the API process): one-shot CLI commands
+  // open the hub too and must not pay for it or print its runtime warnings.
+  const openOidc = async () => {
+    const { createOidc } = await import('./src/oidc.ts');
+    return createOidc({
+      issuer,
+      authenticator,
+      clients: ctx.config.oidc?.clients ?? [],
+      jwks: ctx.config.oidc?.jwks,
+      cookieKeys: ctx.config.oidc?.cookieKeys,
+      dataDir: ctx.dataDir,
+    });
+  };
   return {
     async health() {
       return { ok: problems.length === 0, detail: problems.length ? `${problems.length} SSO_DIRECTORY_INVALID` : 'test directory' };
@@ -40,7 +45,7 @@ const factory: PluginFactory<SsoConfig> = async (ctx): Promise<PluginInstance> =
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
       await cas.routes(app);
-      await oidc.routes(app);
+      await (await openOidc()).routes(app);
     },
   };
 };
