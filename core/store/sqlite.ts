@@ -3,14 +3,12 @@
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Selectable } from 'kysely';
 import { VochubError } from '../errors.ts';
-import { auditHash, decodeCursor, encodeCursor, GENESIS_HASH, lookupBucket, memberList, pageLimit } from './common.ts';
+import { decodeCursor, encodeCursor, lookupBucket, memberList, pageLimit } from './common.ts';
 import { storeMigrations } from './migrations/index.ts';
 import type { RecordsTable, StoreDatabase } from './schema.ts';
 import { SqliteTransaction } from './sqlite-tx.ts';
-import { cmp, KyselyStore, toAudit, toRecord } from './kysely-store.ts';
+import { cmp, KyselyStore, toRecord } from './kysely-store.ts';
 import type {
-  AuditEntry,
-  OutboxEntry,
   Page,
   RecordQuery,
   Store,
@@ -30,8 +28,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const MAX_OUTBOX_READ = 10_000;
-const AUDIT_HEAD = 'audit:head';
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   return new SqliteStore(options);
@@ -243,116 +239,6 @@ class SqliteStore extends KyselyStore implements Store {
       .where('deleted', '=', 0)
       .executeTakeFirstOrThrow();
     return { untouched: Number(row.untouched), total: Number(row.total) };
-  }
-
-  async appendAudit(entry: Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>): Promise<AuditEntry> {
-    return this.#write(async (db) => {
-      const last = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-      const seq = last === undefined ? 1 : Number(last.seq) + 1;
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const stored: AuditEntry = {
-        seq,
-        at: entry.at,
-        actor: entry.actor,
-        action: entry.action,
-        ...(entry.member !== undefined ? { member: entry.member } : {}),
-        ...(entry.target !== undefined ? { target: entry.target } : {}),
-        ...(entry.detail !== undefined ? { detail: JSON.parse(JSON.stringify(entry.detail)) as Record<string, unknown> } : {}),
-        prevHash,
-        hash: '',
-      };
-      stored.hash = auditHash(prevHash, stored);
-      await db
-        .insertInto('audit_log')
-        .values({
-          seq,
-          at: stored.at,
-          actor: stored.actor,
-          action: stored.action,
-          member: stored.member ?? null,
-          target: stored.target ?? null,
-          detail: stored.detail === undefined ? null : JSON.stringify(stored.detail),
-          prev_hash: prevHash,
-          hash: stored.hash,
-        })
-        .execute();
-      // The head lets verifyAudit notice rows cut off the end of the chain, which no link can show.
-      const head = JSON.stringify({ seq, hash: stored.hash });
-      await db.insertInto('meta').values({ key: AUDIT_HEAD, value: head }).onConflict((oc) => oc.column('key').doUpdateSet({ value: head })).execute();
-      return stored;
-    });
-  }
-
-  async listAudit(query: { member?: string; limit?: number; after?: number }): Promise<AuditEntry[]> {
-    this.#open();
-    let q = this.#kysely.selectFrom('audit_log').selectAll();
-    if (query.member !== undefined) q = q.where('member', '=', query.member);
-    if (query.after !== undefined) q = q.where('seq', '>', query.after);
-    const rows = await q.orderBy('seq').limit(pageLimit(query.limit)).execute();
-    return rows.map(toAudit);
-  }
-
-  async verifyAudit(): Promise<number | null> {
-    this.#open();
-    let prevHash = GENESIS_HASH;
-    let lastSeq = 0;
-    for (;;) {
-      const rows = await this.#kysely.selectFrom('audit_log').selectAll().where('seq', '>', lastSeq).orderBy('seq').limit(1000).execute();
-      for (const row of rows) {
-        const entry = toAudit(row);
-        if (entry.seq !== lastSeq + 1 || entry.prevHash !== prevHash || auditHash(prevHash, entry) !== entry.hash) return entry.seq;
-        prevHash = entry.hash;
-        lastSeq = entry.seq;
-      }
-      if (rows.length < 1000) break;
-    }
-    const head = await this.getMeta(AUDIT_HEAD);
-    if (head !== undefined) {
-      const { seq, hash } = JSON.parse(head) as { seq: number; hash: string };
-      if (seq !== lastSeq || hash !== prevHash) return Math.min(seq, lastSeq + 1);
-    }
-    return null;
-  }
-
-  // ---- outbox ----------------------------------------------------------------------------------
-
-  async readOutbox(afterSeq: number, limit: number): Promise<OutboxEntry[]> {
-    this.#open();
-    const rows = await this.#kysely
-      .selectFrom('outbox')
-      .selectAll()
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(Math.max(1, Math.min(Math.floor(limit), MAX_OUTBOX_READ)))
-      .execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      member: r.member,
-      contract: r.contract,
-      key: r.key,
-      op: r.op as OutboxEntry['op'],
-      version: r.version,
-      ...(r.run_id !== null ? { runId: r.run_id } : {}),
-      at: r.at,
-    }));
-  }
-
-  async markOutboxPublished(seq: number): Promise<void> {
-    this.#open();
-    await this.#kysely.deleteFrom('outbox').where('seq', '<=', seq).execute();
-  }
-
-  // ---- meta ------------------------------------------------------------------------------------
-
-  async getMeta(key: string): Promise<string | undefined> {
-    this.#open();
-    const row = await this.#kysely.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
-    return row?.value;
-  }
-
-  async setMeta(key: string, value: string): Promise<void> {
-    this.#open();
-    await this.#kysely.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
   }
 
   async close(): Promise<void> {
