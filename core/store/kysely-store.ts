@@ -6,7 +6,7 @@ import { VochubError } from '../errors.ts';
 import type { Problem } from '../errors.ts';
 import { auditHash, decodeCursor, encodeCursor, GENESIS_HASH, memberList, pageLimit, sortableId } from './common.ts';
 import type { ImportRunsTable, ProblemsTable, RecordsTable, StoreDatabase } from './schema.ts';
-import type { ApiKeyRow, AuditEntry, ImportRun, OutboxEntry, Page, StoredProblem, StoredRecord } from './types.ts';
+import type { ApiKeyRow, AuditEntry, ImportRun, OutboxEntry, Page, RecordQuery, StoredProblem, StoredRecord } from './types.ts';
 
 const MAX_OUTBOX_READ = 10_000;
 const AUDIT_HEAD = 'audit:head';
@@ -17,6 +17,98 @@ export abstract class KyselyStore {
   protected abstract open(): void;
   /** Runs fn holding the store's write lock for `scope` (SQLite: the database write lock; PostgreSQL: an advisory lock). */
   protected abstract writeLocked<T>(scope: 'outbox' | 'audit', fn: (db: Kysely<StoreDatabase>) => Promise<T>): Promise<T>;
+
+  private async resolveKey(member: string, contract: string, key: string): Promise<string | undefined> {
+    const own = await this.kysely
+      .selectFrom('records')
+      .select('key')
+      .where('contract', '=', contract)
+      .where('member', '=', member)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (own !== undefined) return own.key;
+    const alias = await this.kysely
+      .selectFrom('record_aliases')
+      .select('key')
+      .where('contract', '=', contract)
+      .where('member', '=', member)
+      .where('alias', '=', key)
+      .executeTakeFirst();
+    return alias?.key;
+  }
+
+  async getRecord(member: string, contract: string, key: string): Promise<StoredRecord | undefined> {
+    this.open();
+    const resolved = await this.resolveKey(member, contract, key);
+    if (resolved === undefined) return undefined;
+    const row = await this.kysely
+      .selectFrom('records')
+      .selectAll()
+      .where('contract', '=', contract)
+      .where('member', '=', member)
+      .where('key', '=', resolved)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    const [record] = await this.withAliases([row]);
+    return record;
+  }
+
+  async listRecords(query: RecordQuery): Promise<Page<StoredRecord>> {
+    this.open();
+    const members = memberList(query.member);
+    if (members !== undefined && members.length === 0) return { items: [] };
+    const limit = pageLimit(query.limit);
+    let q = this.kysely.selectFrom('records').selectAll().where('contract', '=', query.contract);
+    if (members !== undefined) q = q.where('member', 'in', members);
+    if (query.includeDeleted !== true) q = q.where('deleted', '=', 0);
+    if (query.after !== undefined) {
+      const [member, key] = decodeCursor(query.after, 2) as [string, string];
+      q = q.where((eb) => eb(eb.refTuple('member', 'key'), '>', eb.tuple(member, key)));
+    }
+    const rows = await q.orderBy('member').orderBy('key').limit(limit + 1).execute();
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    const items = await this.withAliases(rows);
+    const last = rows[rows.length - 1];
+    return more && last !== undefined ? { items, next: encodeCursor([last.member, last.key]) } : { items };
+  }
+
+  private async withAliases(rows: Selectable<RecordsTable>[]): Promise<StoredRecord[]> {
+    if (rows.length === 0) return [];
+    const contract = rows[0]!.contract;
+    const aliasRows = await this.kysely
+      .selectFrom('record_aliases')
+      .select(['member', 'key', 'alias'])
+      .where('contract', '=', contract)
+      .where('member', 'in', [...new Set(rows.map((r) => r.member))])
+      .where('key', 'in', rows.map((r) => r.key))
+      .orderBy('alias')
+      .execute();
+    const byRecord = new Map<string, string[]>();
+    for (const a of aliasRows) {
+      const id = `${a.member}\u0000${a.key}`;
+      const list = byRecord.get(id);
+      if (list === undefined) byRecord.set(id, [a.alias]);
+      else list.push(a.alias);
+    }
+    return rows.map((row) => toRecord(row, byRecord.get(`${row.member}\u0000${row.key}`) ?? []));
+  }
+
+  async countUntouched(member: string, contract: string, adapter: string, runId: string): Promise<{ untouched: number; total: number }> {
+    this.open();
+    const row = await this.kysely
+      .selectFrom('records')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('total'),
+        sql<number>`coalesce(sum(case when touched_run is null or touched_run <> ${runId} then 1 else 0 end), 0)`.as('untouched'),
+      ])
+      .where('contract', '=', contract)
+      .where('member', '=', member)
+      .where('adapter', '=', adapter)
+      .where('deleted', '=', 0)
+      .executeTakeFirstOrThrow();
+    return { untouched: Number(row.untouched), total: Number(row.total) };
+  }
 
   async deleteUntouched(member: string, contract: string, adapter: string, runId: string): Promise<number> {
     const now = new Date().toISOString();

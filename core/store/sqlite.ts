@@ -1,18 +1,15 @@
 // The embedded default Store: one SQLite file through better-sqlite3. Ordinary queries go through
-// kysely (so a PostgreSQL store can share their shape); the import hot path lives in sqlite-tx.ts.
+// kysely in the shared layer (kysely-store.ts, also used by PostgreSQL); the import hot path lives in sqlite-tx.ts.
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Selectable } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { VochubError } from '../errors.ts';
-import { decodeCursor, encodeCursor, lookupBucket, memberList, pageLimit } from './common.ts';
+import { lookupBucket, memberList } from './common.ts';
 import { storeMigrations } from './migrations/index.ts';
-import type { RecordsTable, StoreDatabase } from './schema.ts';
+import type { StoreDatabase } from './schema.ts';
 import { SqliteTransaction } from './sqlite-tx.ts';
-import { cmp, KyselyStore, toRecord } from './kysely-store.ts';
+import { cmp, KyselyStore } from './kysely-store.ts';
 import type {
-  Page,
-  RecordQuery,
   Store,
-  StoredRecord,
   StoreTransaction,
 } from './types.ts';
 
@@ -117,81 +114,9 @@ class SqliteStore extends KyselyStore implements Store {
 
   // ---- records ---------------------------------------------------------------------------------
 
-  async #resolveKey(member: string, contract: string, key: string): Promise<string | undefined> {
-    const own = await this.#kysely
-      .selectFrom('records')
-      .select('key')
-      .where('contract', '=', contract)
-      .where('member', '=', member)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    if (own !== undefined) return own.key;
-    const alias = await this.#kysely
-      .selectFrom('record_aliases')
-      .select('key')
-      .where('contract', '=', contract)
-      .where('member', '=', member)
-      .where('alias', '=', key)
-      .executeTakeFirst();
-    return alias?.key;
-  }
 
-  async getRecord(member: string, contract: string, key: string): Promise<StoredRecord | undefined> {
-    this.#open();
-    const resolved = await this.#resolveKey(member, contract, key);
-    if (resolved === undefined) return undefined;
-    const row = await this.#kysely
-      .selectFrom('records')
-      .selectAll()
-      .where('contract', '=', contract)
-      .where('member', '=', member)
-      .where('key', '=', resolved)
-      .executeTakeFirst();
-    if (row === undefined) return undefined;
-    const [record] = await this.#withAliases([row]);
-    return record;
-  }
 
-  async listRecords(query: RecordQuery): Promise<Page<StoredRecord>> {
-    this.#open();
-    const members = memberList(query.member);
-    if (members !== undefined && members.length === 0) return { items: [] };
-    const limit = pageLimit(query.limit);
-    let q = this.#kysely.selectFrom('records').selectAll().where('contract', '=', query.contract);
-    if (members !== undefined) q = q.where('member', 'in', members);
-    if (query.includeDeleted !== true) q = q.where('deleted', '=', 0);
-    if (query.after !== undefined) {
-      const [member, key] = decodeCursor(query.after, 2) as [string, string];
-      q = q.where((eb) => eb(eb.refTuple('member', 'key'), '>', eb.tuple(member, key)));
-    }
-    const rows = await q.orderBy('member').orderBy('key').limit(limit + 1).execute();
-    const more = rows.length > limit;
-    if (more) rows.length = limit;
-    const items = await this.#withAliases(rows);
-    const last = rows[rows.length - 1];
-    return more && last !== undefined ? { items, next: encodeCursor([last.member, last.key]) } : { items };
-  }
 
-  async #withAliases(rows: Selectable<RecordsTable>[]): Promise<StoredRecord[]> {
-    if (rows.length === 0) return [];
-    const contract = rows[0]!.contract;
-    const aliasRows = await this.#kysely
-      .selectFrom('record_aliases')
-      .select(['member', 'key', 'alias'])
-      .where('contract', '=', contract)
-      .where('member', 'in', [...new Set(rows.map((r) => r.member))])
-      .where('key', 'in', rows.map((r) => r.key))
-      .orderBy('alias')
-      .execute();
-    const byRecord = new Map<string, string[]>();
-    for (const a of aliasRows) {
-      const id = `${a.member}\u0000${a.key}`;
-      const list = byRecord.get(id);
-      if (list === undefined) byRecord.set(id, [a.alias]);
-      else list.push(a.alias);
-    }
-    return rows.map((row) => toRecord(row, byRecord.get(`${row.member}\u0000${row.key}`) ?? []));
-  }
 
   async findByLookup(query: { contract: string; kind: string; hash: string; member?: string | string[] }): Promise<{ member: string; key: string }[]> {
     this.#open();
@@ -225,21 +150,6 @@ class SqliteStore extends KyselyStore implements Store {
     return rows.sort((a, b) => (a.member === b.member ? cmp(a.key, b.key) : cmp(a.member, b.member))).slice(0, 1000);
   }
 
-  async countUntouched(member: string, contract: string, adapter: string, runId: string): Promise<{ untouched: number; total: number }> {
-    this.#open();
-    const row = await this.#kysely
-      .selectFrom('records')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('total'),
-        sql<number>`coalesce(sum(case when touched_run is null or touched_run <> ${runId} then 1 else 0 end), 0)`.as('untouched'),
-      ])
-      .where('contract', '=', contract)
-      .where('member', '=', member)
-      .where('adapter', '=', adapter)
-      .where('deleted', '=', 0)
-      .executeTakeFirstOrThrow();
-    return { untouched: Number(row.untouched), total: Number(row.total) };
-  }
 
   async close(): Promise<void> {
     if (this.#closed) return;
