@@ -13,23 +13,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { checkIdNumber, computeCheckDigit } from '../core/contracts/id-number.ts';
+import { rng } from './lib/rng.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SEED = 20240901;
 const SCHOOL = '3133010103';
 const ENTERPRISE = '91330106MA2DEMAW1X';
 
-/** mulberry32, as scripts/generate-roster.ts: small and deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈姚卢钟陆汪范金';
 const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚英华玉萍红玲芬燕彬鹏浩宇文晨阳佳琪婷东海波鑫宁瑶琳颖凯航';

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import iconv from 'iconv-lite';
 import { computeCheckDigit } from '../core/contracts/id-number.ts';
+import { rng } from './lib/rng.ts';
 
 export interface DamageEntry {
   /** Physical line in the generated file (header = 1). */
@@ -56,17 +57,6 @@ const PROGRAMS: [string, string][] = [
 ];
 const PHONE_PREFIXES = ['130', '131', '132', '135', '136', '137', '138', '139', '150', '151', '152', '157', '158', '159', '177', '180', '181', '186', '187', '188', '189', '199'];
 
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function loadAreaCodes(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));

@@ -2,6 +2,7 @@
 // audit hash chain, so a PostgreSQL store produces byte-identical audit hashes and cursors.
 import { createHash, randomBytes } from 'node:crypto';
 import { VochubError } from '../errors.ts';
+import type { AuditEntry } from './types.ts';
 
 export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
@@ -65,15 +66,7 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.join(',')}}`;
 }
 
-export interface AuditHashInput {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  member?: string;
-  target?: string;
-  detail?: Record<string, unknown>;
-}
+export type AuditHashInput = Omit<AuditEntry, 'prevHash' | 'hash'>;
 
 /** hash = sha256(prevHash + canonical JSON of the entry without its hashes). seq is inside the hash so
  * renumbering rows is detected too. */
